@@ -1,0 +1,39 @@
+# Two commands: `make demo` and `make test`. Each bootstraps .venv on its own.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo bench lint venv broker clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Later tests need Debian's mosquitto; install it when we may (root), else let them say it is missing.
+broker:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null) \
+	      || echo "note: could not install mosquitto; broker tests will say so"; \
+	  fi; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check protocols keys lane_engine rsu_sim tests benchmarks
+	$(BIN)/mypy protocols keys
+
+test: $(STAMP) broker lint
+	$(BIN)/python -m pytest --benchmark-disable -q
+
+demo: $(STAMP)
+	$(BIN)/python -m rsu_sim.demo
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.report
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Card cryptography (3DES and SM4), key sets and the software PSAM."""

@@ -1,0 +1,116 @@
+"""What a lane transaction can come to: reason codes, outcomes and the transaction record.
+
+These values are shared by the core (which decides), the journal (which keeps them) and the
+publisher (which sends them to the station).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+
+
+class ReasonCode(IntEnum):
+    """Why a transaction ended as it did (`rules.md` §3). Stored in records and events."""
+
+    #: nothing to report: the transaction went through
+    OK = 0
+    #: exit: the card holds no open entry (0019 all zero or already exited)
+    NO_ENTRY = 1
+    #: exit: the entry is older than the policy's stale-entry limit
+    STALE_ENTRY = 2
+    #: exit: the entry station is not in the fee table
+    UNKNOWN_ENTRY_STATION = 3
+    #: the card's class and the OBU's class disagree (charged at the higher, flagged)
+    CLASS_MISMATCH = 4
+    #: the card is past its expiry date
+    CARD_EXPIRED = 5
+    #: the card's start date is in the future
+    CARD_NOT_YET_VALID = 6
+    #: the OBU is past its expiry date
+    OBU_EXPIRED = 7
+    #: the OBU was removed from the windscreen
+    OBU_TAMPERED = 8
+    #: the OBU holds no card
+    OBU_NO_CARD = 9
+    #: the card (or the RSU reading it) reported an error
+    CARD_ERROR = 10
+    #: the card is on the blacklist
+    BLACKLISTED = 11
+    #: the plate in 0015 does not match the OBU's vehicle file
+    PLATE_MISMATCH = 12
+    #: B card balance below the discounted fee (exit) or the entry minimum (entry)
+    INSUFFICIENT_BALANCE = 13
+    #: the same OBU was seen again within the re-read window after a completed transaction
+    REREAD_WITHIN_WINDOW = 14
+    #: the OBU is locked
+    OBU_LOCKED = 15
+    #: the purchase failed on the air link or in the card and nothing was debited
+    PURCHASE_FAILED = 16
+    #: the RSU lost the OBU before the purchase could start
+    RADIO_LOST = 17
+    #: the card is of a type this lane does not trade with
+    UNSUPPORTED_CARD = 18
+
+
+class Outcome(Enum):
+    """How a transaction closed."""
+
+    #: entry lane: the entry record was written (0-fen purchase with a TAC)
+    ENTRY_WRITTEN = "entry_written"
+    #: exit lane: the card was debited (TAC received)
+    DEBITED = "debited"
+    #: exit lane: B card short; trip closed with a 0-fen purchase, cash fee due
+    CASH_REQUIRED = "cash_required"
+    #: the lane refused the vehicle; nothing was written to the card
+    REFUSED = "refused"
+    #: a purchase was attempted and the card was not debited
+    NOT_DEBITED = "not_debited"
+    #: a purchase may have been committed and could not be confirmed: left for clearing
+    UNRESOLVED = "unresolved"
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRecord:
+    """One closed transaction, as journaled and published."""
+
+    lane_network: str
+    lane_station: int
+    lane_number: int
+    mode: str  # "entry" | "exit"
+    outcome: Outcome
+    reason: ReasonCode
+    obu_id: int
+    obu_serial: str
+    card_number: str
+    card_type: int
+    plate: str
+    vehicle_class: int
+    entry_network: str
+    entry_station: int
+    entry_time: int  # UNIX seconds of the entry, 0 where none
+    fee: int  # undiscounted fee, fen
+    discounted_fee: int  # what the policy charges an ETC card, fen
+    amount_debited: int  # fen actually taken from the card
+    cash_fee: int  # fen due in cash (rounded to the yuan), 0 unless CASH_REQUIRED
+    balance_before: int
+    balance_after: int
+    ctc: int  # the card's offline serial used by the purchase, -1 where none
+    psam_terminal_number: str  # hex, "" where none
+    terminal_trans_serial: int  # -1 where none
+    tac: str  # hex, "" where none
+    alg_flag: int
+    key_version: int
+    transaction_time: str  # ISO-8601 wall-clock time of the purchase (lane local time)
+    policy_version: str
+    fee_table_version: str
+    recovered: bool = False  # completed by C8/B8 or by start-up recovery
+
+    @property
+    def idempotency_key(self) -> str:
+        """(card number, CTC, PSAM terminal number, terminal trans serial): the same debit always
+        gives the same key, so consumers can de-duplicate."""
+        return (
+            f"{self.card_number}:{self.ctc}:{self.psam_terminal_number}:"
+            f"{self.terminal_trans_serial}"
+        )

@@ -1,0 +1,92 @@
+"""The layering rules of the project, checked by walking every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("protocols", "keys", "lane_engine", "rsu_sim")
+IO_MODULES = {"asyncio", "socket", "time", "random", "aiomqtt", "sqlite3", "subprocess", "selectors"}
+SANS_IO = ("protocols", "lane_engine/core", "rsu_sim/model")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _modules(subdir: str) -> list[Path]:
+    return sorted((ROOT / subdir).rglob("*.py")) if (ROOT / subdir).exists() else []
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+@pytest.mark.parametrize("subdir", SANS_IO)
+def test_sans_io_layers_import_no_io(subdir: str) -> None:
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _modules(subdir)
+        for name in _imports(path)
+        if _top(name) in IO_MODULES
+    }
+    assert not offenders, sorted(offenders)
+
+
+ALLOWED = {
+    "protocols": {"protocols"},
+    "keys": {"keys", "protocols"},
+    "lane_engine": {"lane_engine", "protocols", "keys"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_lower_layers(package: str) -> None:
+    own = set(PACKAGES)
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _modules(package)
+        for name in _imports(path)
+        if _top(name) in own and _top(name) not in ALLOWED[package]
+    }
+    assert not offenders, sorted(offenders)
+
+
+def test_simulator_model_does_not_import_the_lane() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _modules("rsu_sim/model")
+        for name in _imports(path)
+        if _top(name) == "lane_engine"
+    ]
+    assert not offenders
+
+
+def test_exactly_one_module_imports_aiomqtt() -> None:
+    importers = [
+        path.relative_to(ROOT)
+        for package in PACKAGES
+        for path in _modules(package)
+        if "aiomqtt" in {_top(n) for n in _imports(path)}
+    ]
+    assert len(importers) <= 1, importers
+
+
+def test_nothing_reads_the_shared_reference_folder() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in (*PACKAGES, "tests", "benchmarks")
+        for path in _modules(package)
+        if path.name != "test_layers.py" and "../shared" in path.read_text(encoding="utf-8")
+    ]
+    assert not offenders
