@@ -72,8 +72,13 @@ class Outcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class TransactionRecord:
-    """One closed transaction, as journaled and published."""
+    """One transaction, as journaled and published.
 
+    Before C6 is sent the core emits the record with outcome UNRESOLVED (the journal's intent
+    row); when B5/B8 or recovery settles it, the record with the same `transaction_id` closes it.
+    """
+
+    transaction_id: str  # unique per lane transaction, assigned by the core
     lane_network: str
     lane_station: int
     lane_number: int
@@ -108,8 +113,11 @@ class TransactionRecord:
 
     @property
     def idempotency_key(self) -> str:
-        """(card number, CTC, PSAM terminal number, terminal trans serial): the same debit always
-        gives the same key, so consumers can de-duplicate."""
+        """(card number, CTC, PSAM terminal number, terminal trans serial) for a purchase: the same
+        debit always gives the same key, so consumers can de-duplicate. A transaction that never
+        reached the card is keyed by its transaction id."""
+        if self.ctc < 0 or self.terminal_trans_serial < 0:
+            return self.transaction_id
         return (
             f"{self.card_number}:{self.ctc}:{self.psam_terminal_number}:"
             f"{self.terminal_trans_serial}"
