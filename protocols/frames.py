@@ -162,6 +162,18 @@ class B5Error(IntEnum):
     PURCHASE_FAILED_13 = 0x13
     #: purchase failure
     PURCHASE_FAILED_14 = 0x14
+    # Extended codes (our decision, the simulator's and the lane's shared reading; the field
+    # leaves card refusals vendor-specific):
+    #: C8/B8: the card holds no transaction with that CTC, so nothing was debited
+    CARD_NOT_DEBITED = 0x20
+    #: the card refused INITIALIZE FOR CAPP PURCHASE with 9401 (insufficient balance)
+    CARD_INSUFFICIENT_BALANCE = 0x21
+    #: the card refused DEBIT with 9302 (MAC1 invalid)
+    CARD_MAC1_INVALID = 0x22
+    #: the card answered 6283 (application locked)
+    CARD_LOCKED = 0x23
+    #: the card answered another status word
+    CARD_OTHER_ERROR = 0x24
 
 
 class AlgFlag(IntEnum):
