@@ -9,7 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("protocols", "keys", "lane_engine", "rsu_sim")
-IO_MODULES = {"asyncio", "socket", "time", "random", "aiomqtt", "sqlite3", "subprocess", "selectors"}
+IO_MODULES = {
+    "asyncio", "socket", "time", "random", "aiomqtt", "sqlite3", "subprocess", "selectors",
+}
 SANS_IO = ("protocols", "lane_engine/core", "rsu_sim/model")
 
 
