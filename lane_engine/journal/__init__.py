@@ -1,0 +1,24 @@
+"""The lane's transaction journal: durable intents before C6, final records, recovery, outbox."""
+
+from lane_engine.journal.api import (
+    CloseResult,
+    EntryState,
+    Journal,
+    JournalEntry,
+    JournalFilter,
+    OutboxEntry,
+)
+from lane_engine.journal.database import MEMORY
+from lane_engine.journal.store import SqliteJournal, may_supersede
+
+__all__ = [
+    "MEMORY",
+    "CloseResult",
+    "EntryState",
+    "Journal",
+    "JournalEntry",
+    "JournalFilter",
+    "OutboxEntry",
+    "SqliteJournal",
+    "may_supersede",
+]

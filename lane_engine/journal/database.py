@@ -1,0 +1,151 @@
+"""The one module that opens the journal's SQLite database: pragmas, schema check, transactions,
+and translation of every sqlite3 exception into `JournalError`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from lane_engine.errors import JournalError
+from lane_engine.journal.schema import APPLICATION_ID, SCHEMA, SCHEMA_VERSION
+
+MEMORY = ":memory:"
+
+Row = tuple[Any, ...]
+
+
+class Database:
+    """A connection to one journal file (or ":memory:"), used from one thread.
+
+    Writes happen inside `transaction()`; nested calls join the outermost one, which is the
+    group commit: one COMMIT (one fsync of the WAL) for everything inside it.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = str(path)
+        self._depth = 0
+        if self.path != MEMORY and not create and not Path(self.path).is_file():
+            raise JournalError(f"journal not found: {self.path}")
+        try:
+            if self.path != MEMORY:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: we issue BEGIN/COMMIT ourselves so nothing commits behind our back.
+            self._conn = sqlite3.connect(self.path, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+        try:
+            self._configure()
+            self._check_schema()
+        except JournalError:
+            self._conn.close()
+            raise
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+
+    def _configure(self) -> None:
+        self._conn.execute("PRAGMA busy_timeout = 5000")
+        if self.path != MEMORY:
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise JournalError(f"journal {self.path} cannot use WAL (got {mode})")
+        # FULL: every COMMIT is on disk before it returns, so an intent is durable before C6.
+        self._conn.execute("PRAGMA synchronous = FULL")
+
+    def _check_schema(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
+        if version == 0 and app_id == 0:
+            if self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise JournalError(f"{self.path} is an SQLite database but not a lane journal")
+            self._conn.executescript(
+                f"BEGIN IMMEDIATE; {SCHEMA}"
+                f" PRAGMA application_id = {APPLICATION_ID};"
+                f" PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
+            return
+        if app_id != APPLICATION_ID:
+            raise JournalError(f"{self.path} is an SQLite database but not a lane journal")
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.path} has schema version {version}, newer than this lane engine "
+                f"understands ({SCHEMA_VERSION}); upgrade the lane engine"
+            )
+        if version < SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.path} has schema version {version} and no migration to "
+                f"{SCHEMA_VERSION} exists"
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together (durably) or not at all; nests by joining."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._run("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise JournalError(f"journal commit failed: {exc}") from exc
+
+    def _rollback(self) -> None:
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the original error is the one worth reporting
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal query failed: {exc}") from exc
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """All rows of a query."""
+        try:
+            return self._run(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal query failed: {exc}") from exc
+
+    def row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or None."""
+        try:
+            found: Row | None = self._run(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal query failed: {exc}") from exc
+        return found
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement (inside `transaction()`); return the last inserted rowid."""
+        if not self._depth:
+            raise JournalError("journal write outside a transaction")
+        return self._run(sql, params).lastrowid or 0
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's integrity check: ["ok"] for a sound file."""
+        return [str(r[0]) for r in self.rows("PRAGMA integrity_check")]
+
+    def close(self) -> None:
+        """Close the connection (a no-op the second time)."""
+        try:
+            self._conn.close()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot close journal: {exc}") from exc

@@ -1,0 +1,46 @@
+"""The journal's tables and its schema version (kept in SQLite's `user_version` pragma)."""
+
+from __future__ import annotations
+
+#: SQLite `application_id` marking a file as a lane journal ("LJNL"), so that a foreign database
+#: is refused instead of being written into.
+APPLICATION_ID = 0x4C4A4E4C
+
+#: Version of the tables below; bump it and add a migration when they change.
+SCHEMA_VERSION = 1
+
+# One row per transaction. `record` is the latest TransactionRecord as JSON, kept whole so that
+# fields the core adds later are stored without a schema change; the other columns are copies of
+# key fields for indexing. A debit is unique by its idempotency key among closed rows; an
+# intent may carry the transaction id as its key until the CTC is known.
+# state: 'open' (intent committed, not settled), 'closed', 'duplicate' (a second transaction id
+# for a debit already closed under `duplicate_of`).
+# The outbox holds a snapshot of each closed record in commit order for the publisher.
+SCHEMA = """
+CREATE TABLE transactions (
+    transaction_id  TEXT PRIMARY KEY,
+    state           TEXT NOT NULL CHECK (state IN ('open', 'closed', 'duplicate')),
+    outcome         TEXT NOT NULL,
+    reason          INTEGER NOT NULL,
+    card_number     TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    duplicate_of    TEXT,
+    opened_at       REAL NOT NULL,
+    recorded_at     REAL NOT NULL,
+    record          TEXT NOT NULL
+);
+CREATE UNIQUE INDEX transactions_one_debit ON transactions (idempotency_key)
+    WHERE state = 'closed';
+CREATE INDEX transactions_by_time ON transactions (recorded_at);
+CREATE INDEX transactions_by_card ON transactions (card_number, recorded_at);
+CREATE INDEX transactions_by_outcome ON transactions (outcome, reason);
+CREATE INDEX transactions_open ON transactions (opened_at) WHERE state = 'open';
+
+CREATE TABLE outbox (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    transaction_id TEXT NOT NULL,
+    record         TEXT NOT NULL,
+    published      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_pending ON outbox (seq) WHERE published = 0;
+"""

@@ -1,0 +1,325 @@
+"""`SqliteJournal`: intents, closes, refusals, recovery and the outbox, on the journal database."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
+from lane_engine.errors import JournalError
+from lane_engine.journal.api import (
+    CloseResult,
+    EntryState,
+    JournalEntry,
+    JournalFilter,
+    OutboxEntry,
+)
+from lane_engine.journal.codec import record_from_json, record_to_json
+from lane_engine.journal.database import MEMORY, Database
+
+_ENTRY_COLUMNS = "record, state, opened_at, recorded_at, duplicate_of"
+
+
+def may_supersede(stored: TransactionRecord, new: TransactionRecord) -> bool:
+    """Our decision: a closed transaction is final, except that a record left UNRESOLVED may be
+    replaced once by a definite outcome (recovery on the OBU's next pass, C8/B8). Any other second
+    close of the same transaction or debit is a duplicate: nothing is written and the record
+    already journaled is returned (first write wins, no error)."""
+    return stored.outcome is Outcome.UNRESOLVED and new.outcome is not Outcome.UNRESOLVED
+
+
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
+    record_json, state, opened_at, recorded_at, duplicate_of = row
+    return JournalEntry(
+        record=record_from_json(record_json),
+        state=EntryState(state),
+        opened_at=float(opened_at),
+        recorded_at=float(recorded_at),
+        duplicate_of=duplicate_of,
+    )
+
+
+class SqliteJournal:
+    """The journal on an SQLite file (WAL, synchronous=FULL) or on ":memory:".
+
+    Every public write commits before it returns, unless it runs inside `batch()`, which commits
+    once at the end. Not thread-safe: use it from the thread that made it.
+    """
+
+    def __init__(
+        self,
+        path: str | Path = MEMORY,
+        *,
+        clock: Callable[[], float] = time.time,
+        create: bool = True,
+    ) -> None:
+        self._db = Database(path, create=create)
+        self._clock = clock
+
+    @property
+    def path(self) -> str:
+        """The database file, or ":memory:"."""
+        return self._db.path
+
+    def __enter__(self) -> SqliteJournal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close_journal()
+
+    def close_journal(self) -> None:
+        """Release the database."""
+        self._db.close()
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group commit: every operation inside commits together, durably, at the end."""
+        return self._db.transaction()
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's integrity check: ["ok"] for a sound file."""
+        return self._db.integrity_check()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def open_intent(self, record: TransactionRecord) -> None:
+        """Commit the intent (outcome UNRESOLVED) durably; call before sending C6.
+
+        Opening the same intent again is a no-op; a different one under a known id is an error.
+        """
+        if record.outcome is not Outcome.UNRESOLVED:
+            raise JournalError(f"intent {record.transaction_id} must be UNRESOLVED")
+        with self._db.transaction():
+            stored = self._stored(record.transaction_id)
+            if stored is not None:
+                if stored.state is EntryState.OPEN and stored.record == record:
+                    return
+                raise JournalError(f"transaction {record.transaction_id} is already journaled")
+            now = self._clock()
+            self._db.write(
+                "INSERT INTO transactions (transaction_id, state, outcome, reason, card_number,"
+                " idempotency_key, opened_at, recorded_at, record)"
+                " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?)",
+                (*_keys(record), now, now, record_to_json(record)),
+            )
+
+    def update_intent(
+        self, transaction_id: str, *, ctc: int, terminal_trans_serial: int, **changes: Any
+    ) -> TransactionRecord:
+        """Record what an error B5 told about an open intent (CTC, terminal serial, other fields);
+        return the updated intent."""
+        if "outcome" in changes or "transaction_id" in changes:
+            raise JournalError("update_intent cannot change the outcome or the transaction id")
+        with self._db.transaction():
+            stored = self._stored(transaction_id)
+            if stored is None or stored.state is not EntryState.OPEN:
+                raise JournalError(f"no open intent {transaction_id}")
+            try:
+                record = dataclasses.replace(
+                    stored.record, ctc=ctc, terminal_trans_serial=terminal_trans_serial, **changes
+                )
+            except TypeError as exc:
+                raise JournalError(f"cannot update intent {transaction_id}: {exc}") from exc
+            self._db.write(
+                "UPDATE transactions SET outcome = ?, reason = ?, card_number = ?,"
+                " idempotency_key = ?, recorded_at = ?, record = ? WHERE transaction_id = ?",
+                (*_keys(record)[1:], self._clock(), record_to_json(record), transaction_id),
+            )
+        return record
+
+    def close(self, record: TransactionRecord) -> CloseResult:
+        """Commit the final record of a transaction and queue it in the outbox.
+
+        A duplicate (same transaction closed again, or the same debit closed under another
+        transaction id) writes nothing and returns the record already journaled; see
+        `may_supersede` for the one exception.
+        """
+        with self._db.transaction():
+            holder = self._closed_with_key(record.idempotency_key)
+            stored = self._stored(record.transaction_id)
+            if stored is not None and stored.state is EntryState.DUPLICATE:
+                original = self._stored(stored.duplicate_of or "")
+                return CloseResult(original.record if original else stored.record, True, None)
+            if holder is not None and holder.record.transaction_id != record.transaction_id:
+                # The debit is already journaled under another id: settle this one as its twin.
+                if stored is not None:
+                    self._db.write(
+                        "UPDATE transactions SET state = 'duplicate', duplicate_of = ?,"
+                        " recorded_at = ? WHERE transaction_id = ?",
+                        (holder.record.transaction_id, self._clock(), record.transaction_id),
+                    )
+                return CloseResult(holder.record, True, None)
+            if (
+                stored is not None
+                and stored.state is EntryState.CLOSED
+                and not may_supersede(stored.record, record)
+            ):
+                return CloseResult(stored.record, True, None)
+            return CloseResult(record, False, self._write_closed(record, stored))
+
+    def record_refusal(self, record: TransactionRecord) -> CloseResult:
+        """Commit a refusal (outcome REFUSED, no intent before it) and queue it in the outbox."""
+        if record.outcome is not Outcome.REFUSED:
+            raise JournalError(f"refusal {record.transaction_id} must have outcome REFUSED")
+        return self.close(record)
+
+    def resolve(self, transaction_id: str, outcome: Outcome, **changes: Any) -> CloseResult:
+        """Close an open intent from recovery with `outcome` and the fields recovery learned
+        (TAC, balance after, ...); the record is marked `recovered`."""
+        with self._db.transaction():
+            stored = self._stored(transaction_id)
+            if stored is None or stored.state is not EntryState.OPEN:
+                raise JournalError(f"no open intent {transaction_id}")
+            changes.setdefault("recovered", True)
+            try:
+                record = dataclasses.replace(stored.record, outcome=outcome, **changes)
+            except TypeError as exc:
+                raise JournalError(f"cannot resolve {transaction_id}: {exc}") from exc
+            return self.close(record)
+
+    def mark_unresolved_for_clearing(
+        self, transaction_id: str, reason: ReasonCode | None = None
+    ) -> CloseResult:
+        """Close an open intent as UNRESOLVED, left for the clearing centre."""
+        changes: dict[str, Any] = {} if reason is None else {"reason": reason}
+        return self.resolve(transaction_id, Outcome.UNRESOLVED, **changes)
+
+    def _write_closed(self, record: TransactionRecord, stored: JournalEntry | None) -> int:
+        now = self._clock()
+        text = record_to_json(record)
+        if stored is None:
+            self._db.write(
+                "INSERT INTO transactions (transaction_id, state, outcome, reason, card_number,"
+                " idempotency_key, opened_at, recorded_at, record)"
+                " VALUES (?, 'closed', ?, ?, ?, ?, ?, ?, ?)",
+                (*_keys(record), now, now, text),
+            )
+        else:
+            self._db.write(
+                "UPDATE transactions SET state = 'closed', outcome = ?, reason = ?,"
+                " card_number = ?, idempotency_key = ?, recorded_at = ?, record = ?"
+                " WHERE transaction_id = ?",
+                (*_keys(record)[1:], now, text, record.transaction_id),
+            )
+        return self._db.write(
+            "INSERT INTO outbox (transaction_id, record) VALUES (?, ?)",
+            (record.transaction_id, text),
+        )
+
+    # -- recovery and outbox -------------------------------------------------------------------
+
+    def open_intents(self) -> list[TransactionRecord]:
+        """Intents never closed, oldest first: what start-up recovery must settle."""
+        rows = self._db.rows(
+            "SELECT record FROM transactions WHERE state = 'open' ORDER BY opened_at, rowid"
+        )
+        return [record_from_json(text) for (text,) in rows]
+
+    def outbox_batch(self, limit: int) -> list[OutboxEntry]:
+        """The oldest unpublished outbox entries, in commit order."""
+        rows = self._db.rows(
+            "SELECT seq, record FROM outbox WHERE published = 0 ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [OutboxEntry(seq, record_from_json(text)) for seq, text in rows]
+
+    def mark_published(self, up_to_seq: int | Sequence[int]) -> int:
+        """Mark entries published (all up to a sequence number, or the given ones); return count."""
+        with self._db.transaction():
+            before = self.pending_count()
+            if isinstance(up_to_seq, int):
+                self._db.write(
+                    "UPDATE outbox SET published = 1 WHERE published = 0 AND seq <= ?",
+                    (up_to_seq,),
+                )
+            else:
+                for seq in up_to_seq:
+                    self._db.write("UPDATE outbox SET published = 1 WHERE seq = ?", (seq,))
+            return before - self.pending_count()
+
+    def pending_count(self) -> int:
+        """Outbox entries not yet published."""
+        row = self._db.row("SELECT count(*) FROM outbox WHERE published = 0")
+        return int(row[0]) if row else 0
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get(self, transaction_id: str) -> JournalEntry | None:
+        """The journaled transaction with this id, or None."""
+        return self._stored(transaction_id)
+
+    def entries(self, selection: JournalFilter | None = None) -> Iterator[JournalEntry]:
+        """Journaled transactions matching the filter, ordered by the time they were recorded."""
+        selection = selection or JournalFilter()
+        clauses, params = _where(selection)
+        order = "DESC" if selection.newest_first else "ASC"
+        sql = f"SELECT {_ENTRY_COLUMNS} FROM transactions{clauses}"
+        sql += f" ORDER BY recorded_at {order}, rowid {order}"
+        if selection.limit is not None:
+            sql += " LIMIT ?"
+            params.append(selection.limit)
+        for row in self._db.rows(sql, params):
+            yield _entry(row)
+
+    def counts(self) -> dict[tuple[Outcome, ReasonCode], int]:
+        """Number of journaled transactions by (outcome, reason) (open intents count as
+        UNRESOLVED; duplicates are not counted)."""
+        rows = self._db.rows(
+            "SELECT outcome, reason, count(*) FROM transactions WHERE state != 'duplicate'"
+            " GROUP BY outcome, reason ORDER BY outcome, reason"
+        )
+        try:
+            return {(Outcome(o), ReasonCode(r)): int(n) for o, r, n in rows}
+        except ValueError as exc:
+            raise JournalError(f"journal holds an unknown outcome or reason: {exc}") from exc
+
+    def _stored(self, transaction_id: str) -> JournalEntry | None:
+        row = self._db.row(
+            f"SELECT {_ENTRY_COLUMNS} FROM transactions WHERE transaction_id = ?",
+            (transaction_id,),
+        )
+        return None if row is None else _entry(row)
+
+    def _closed_with_key(self, key: str) -> JournalEntry | None:
+        row = self._db.row(
+            f"SELECT {_ENTRY_COLUMNS} FROM transactions"
+            " WHERE idempotency_key = ? AND state = 'closed'",
+            (key,),
+        )
+        return None if row is None else _entry(row)
+
+
+def _keys(record: TransactionRecord) -> tuple[str, str, int, str, str]:
+    """The indexed copies of a record's key fields, in column order."""
+    return (
+        record.transaction_id,
+        record.outcome.value,
+        int(record.reason),
+        record.card_number,
+        record.idempotency_key,
+    )
+
+
+def _where(selection: JournalFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, op, value in (
+        ("recorded_at", ">=", selection.since),
+        ("recorded_at", "<", selection.until),
+        ("card_number", "=", selection.card_number),
+        ("outcome", "=", selection.outcome.value if selection.outcome else None),
+        ("reason", "=", int(selection.reason) if selection.reason is not None else None),
+        ("state", "=", selection.state.value if selection.state else None),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

@@ -1,0 +1,249 @@
+"""Intents, closes, refusals, idempotency, recovery, the outbox and group commit."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+from journal_records import debited, intent, refusal
+
+from lane_engine.core.outcomes import Outcome, ReasonCode
+from lane_engine.errors import JournalError
+from lane_engine.journal import EntryState, JournalFilter, SqliteJournal
+from lane_engine.journal.schema import SCHEMA_VERSION
+
+
+def test_intent_is_listed_until_closed(journal: SqliteJournal) -> None:
+    journal.open_intent(intent(1))
+    journal.open_intent(intent(2))
+    assert [r.transaction_id for r in journal.open_intents()] == ["L01-000001", "L01-000002"]
+    result = journal.close(debited(1))
+    assert not result.duplicate and result.record == debited(1)
+    assert [r.transaction_id for r in journal.open_intents()] == ["L01-000002"]
+    entry = journal.get("L01-000001")
+    assert entry is not None and entry.state is EntryState.CLOSED and entry.record == debited(1)
+
+
+def test_intent_must_be_unresolved(journal: SqliteJournal) -> None:
+    with pytest.raises(JournalError):
+        journal.open_intent(debited(1))
+
+
+def test_reopening_the_same_intent_is_a_no_op_but_a_different_one_is_refused(
+    journal: SqliteJournal,
+) -> None:
+    journal.open_intent(intent(1))
+    journal.open_intent(intent(1))
+    assert len(journal.open_intents()) == 1
+    with pytest.raises(JournalError):
+        journal.open_intent(intent(1, plate="鲁B00000"))
+    journal.close(debited(1))
+    with pytest.raises(JournalError):
+        journal.open_intent(intent(1))
+
+
+def test_closing_the_same_debit_twice_writes_once(journal: SqliteJournal) -> None:
+    journal.open_intent(intent(1))
+    first = journal.close(debited(1))
+    again = journal.close(debited(1, detail="retransmitted B5"))
+    assert again.duplicate and again.outbox_seq is None
+    assert again.record == first.record  # first write wins
+    assert len(list(journal.entries())) == 1
+    assert [e.seq for e in journal.outbox_batch(10)] == [first.outbox_seq]
+
+
+def test_the_same_debit_under_a_second_transaction_id_is_a_duplicate(
+    journal: SqliteJournal,
+) -> None:
+    journal.open_intent(intent(1))
+    journal.close(debited(1))
+    twin_id = "L01-999999"
+    journal.open_intent(intent(1, transaction_id=twin_id))
+    result = journal.close(debited(1, transaction_id=twin_id, recovered=True))
+    assert result.duplicate and result.record.transaction_id == "L01-000001"
+    twin = journal.get(twin_id)
+    assert twin is not None and twin.state is EntryState.DUPLICATE
+    assert twin.duplicate_of == "L01-000001"
+    assert journal.open_intents() == []
+    debits = list(journal.entries(JournalFilter(outcome=Outcome.DEBITED)))
+    assert len(debits) == 1
+    assert journal.counts() == {(Outcome.DEBITED, ReasonCode.OK): 1}
+    assert journal.close(debited(1, transaction_id=twin_id)).duplicate
+
+
+def test_update_intent_records_ctc_from_an_error_b5(journal: SqliteJournal) -> None:
+    journal.open_intent(intent(1))
+    updated = journal.update_intent(
+        "L01-000001", ctc=101, terminal_trans_serial=5001, detail="B5 10"
+    )
+    assert (updated.ctc, updated.terminal_trans_serial, updated.detail) == (101, 5001, "B5 10")
+    assert journal.open_intents() == [updated]
+    assert updated.idempotency_key == debited(1).idempotency_key
+
+
+def test_update_intent_refuses_closed_unknown_and_bad_fields(journal: SqliteJournal) -> None:
+    with pytest.raises(JournalError):
+        journal.update_intent("nope", ctc=1, terminal_trans_serial=1)
+    journal.open_intent(intent(1))
+    with pytest.raises(JournalError):
+        journal.update_intent("L01-000001", ctc=1, terminal_trans_serial=1, no_such_field=3)
+    with pytest.raises(JournalError):
+        journal.update_intent("L01-000001", ctc=1, terminal_trans_serial=1, outcome=Outcome.DEBITED)
+    journal.close(debited(1))
+    with pytest.raises(JournalError):
+        journal.update_intent("L01-000001", ctc=1, terminal_trans_serial=1)
+
+
+def test_recovery_resolves_open_intents(journal: SqliteJournal) -> None:
+    for n in (1, 2, 3):
+        journal.open_intent(intent(n))
+    journal.update_intent("L01-000002", ctc=102, terminal_trans_serial=5002)
+    debit = journal.resolve("L01-000002", Outcome.DEBITED, tac="CAFEBABE", amount_debited=4275)
+    assert debit.record.recovered and debit.record.ctc == 102 and debit.record.tac == "CAFEBABE"
+    journal.resolve("L01-000001", Outcome.NOT_DEBITED, reason=ReasonCode.PURCHASE_FAILED)
+    left = journal.mark_unresolved_for_clearing("L01-000003", ReasonCode.RADIO_LOST)
+    assert left.record.outcome is Outcome.UNRESOLVED and left.record.reason is ReasonCode.RADIO_LOST
+    assert journal.open_intents() == []
+    outcomes = [e.record.outcome for e in journal.outbox_batch(10)]
+    assert outcomes == [Outcome.DEBITED, Outcome.NOT_DEBITED, Outcome.UNRESOLVED]
+    with pytest.raises(JournalError):
+        journal.resolve("L01-000003", Outcome.DEBITED)
+
+
+def test_unresolved_may_later_be_settled_once(journal: SqliteJournal) -> None:
+    journal.open_intent(intent(1))
+    journal.mark_unresolved_for_clearing("L01-000001")
+    settled = journal.close(debited(1, recovered=True))
+    assert not settled.duplicate
+    assert journal.close(debited(1, outcome=Outcome.NOT_DEBITED)).duplicate
+    entry = journal.get("L01-000001")
+    assert entry is not None and entry.record.outcome is Outcome.DEBITED
+    assert [e.record.outcome for e in journal.outbox_batch(10)] == [
+        Outcome.UNRESOLVED,
+        Outcome.DEBITED,
+    ]
+
+
+def test_refusals_need_no_intent_and_are_idempotent(journal: SqliteJournal) -> None:
+    first = journal.record_refusal(refusal(1))
+    assert not first.duplicate
+    assert journal.record_refusal(refusal(1)).duplicate
+    assert journal.open_intents() == []
+    with pytest.raises(JournalError):
+        journal.record_refusal(debited(2))
+
+
+def test_outbox_is_in_commit_order_and_drains(journal: SqliteJournal) -> None:
+    order = []
+    for n in range(1, 8):
+        if n % 3 == 0:
+            journal.record_refusal(refusal(n))
+            order.append(f"L01-R{n:05d}")
+        else:
+            journal.open_intent(intent(n))
+            journal.close(debited(n))
+            order.append(f"L01-{n:06d}")
+    first = journal.outbox_batch(4)
+    assert [e.record.transaction_id for e in first] == order[:4]
+    assert [e.seq for e in first] == sorted(e.seq for e in first)
+    assert journal.mark_published(first[-1].seq) == 4
+    rest = journal.outbox_batch(100)
+    assert [e.record.transaction_id for e in rest] == order[4:]
+    assert journal.mark_published([rest[1].seq]) == 1
+    assert [e.seq for e in journal.outbox_batch(100)] == [rest[0].seq, rest[2].seq]
+    assert journal.mark_published(10**9) == 2
+    assert journal.outbox_batch(100) == []
+
+
+def test_outbox_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    with SqliteJournal(path) as journal:
+        for n in range(1, 4):
+            journal.record_refusal(refusal(n))
+        journal.mark_published(journal.outbox_batch(1)[0].seq)
+    with SqliteJournal(path) as journal:
+        assert [e.record.transaction_id for e in journal.outbox_batch(10)] == [
+            "L01-R00002",
+            "L01-R00003",
+        ]
+
+
+def test_batch_commits_together_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    with SqliteJournal(path) as journal:
+        with journal.batch():
+            for n in range(1, 4):
+                journal.open_intent(intent(n))
+                journal.close(debited(n))
+            assert journal.close(debited(2)).duplicate
+        with pytest.raises(RuntimeError), journal.batch():
+            journal.open_intent(intent(9))
+            raise RuntimeError("lane failed mid-batch")
+        assert journal.get("L01-000009") is None
+    with SqliteJournal(path) as journal:
+        assert len(list(journal.entries())) == 3
+        assert len(journal.outbox_batch(10)) == 3
+
+
+def test_a_failed_write_inside_a_batch_rolls_the_batch_back(journal: SqliteJournal) -> None:
+    with pytest.raises(JournalError), journal.batch():
+        journal.open_intent(intent(1))
+        journal.open_intent(intent(1, plate="other"))
+    assert journal.get("L01-000001") is None
+
+
+def test_fields_added_to_the_record_are_kept(journal: SqliteJournal) -> None:
+    record = debited(1, flags=(ReasonCode.CLASS_MISMATCH,), tac_verified=False, detail="x")
+    journal.close(record)
+    entry = journal.get("L01-000001")
+    assert entry is not None and entry.record == record
+    assert journal.outbox_batch(1)[0].record == record
+
+
+def test_rows_written_before_a_field_existed_read_back_with_its_default(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    with SqliteJournal(path) as journal:
+        journal.close(debited(1))
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE transactions SET record = json_remove(record, '$.detail')")
+    conn.close()
+    with SqliteJournal(path) as journal:
+        entry = journal.get("L01-000001")
+        assert entry is not None and entry.record == dataclasses.replace(debited(1), detail="")
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    SqliteJournal(path).close_journal()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(JournalError, match="newer"):
+        SqliteJournal(path)
+
+
+def test_foreign_files_are_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    with pytest.raises(JournalError, match="not a lane journal"):
+        SqliteJournal(other)
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(JournalError):
+        SqliteJournal(garbage)
+    with pytest.raises(JournalError, match="not found"):
+        SqliteJournal(tmp_path / "missing.sqlite3", create=False)
+
+
+def test_durable_journal_uses_wal_and_full_sync(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    with SqliteJournal(path) as journal:
+        journal.record_refusal(refusal(1))
+        assert journal.integrity_check() == ["ok"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
