@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class ProtocolError(Exception):
-    """Base of every error raised by `protocols` (corrupt input or a value that cannot be encoded)."""
+    """Base of every error `protocols` raises: corrupt input or a value that cannot be encoded."""
 
 
 class FrameError(ProtocolError):

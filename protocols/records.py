@@ -122,7 +122,7 @@ class ObuStatus(IntFlag):
 
 
 class TamperStatus(IntEnum):
-    """ESAM system-information byte 27 (our decision: 01 installed, 00 removed, after a field capture)."""
+    """ESAM system-information byte 27 (our decision: 01 installed, 00 removed, after a capture)."""
 
     #: removed from the windscreen
     REMOVED = 0x00
