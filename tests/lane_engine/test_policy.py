@@ -185,7 +185,7 @@ def test_full_file_sets_every_field(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ('[etc]\nrate_bp = 9500\n', "version"),
+        ("[etc]\nrate_bp = 9500\n", "version"),
         ('version = "v"\n[etc]\nrate_bp = "95%"\n', "etc.rate_bp"),
         ('version = "v"\n[etc]\nrate_bp = 95.0\n', "etc.rate_bp"),
         ('version = "v"\n[etc]\nrate_bp = 20000\n', "etc.rate_bp"),

@@ -1,0 +1,1 @@
+"""Fees: road network, fee-table builder, tables and their files, batch pricing."""

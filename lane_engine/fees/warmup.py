@@ -1,0 +1,17 @@
+"""Load (or compile) the fees package's numba code at start-up, never inside a transaction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lane_engine.core.policy import Policy
+from lane_engine.fees.batch import price_trips
+from lane_engine.fees.builder import build_fee_table
+from lane_engine.fees.synthetic import synthetic_network
+
+
+def warm_up() -> None:
+    """Build a tiny table and price a few trips so that the compiled code is loaded and ready."""
+    table = build_fee_table(synthetic_network(4, 0), version="warm-up", built_at="")
+    trips = np.zeros(2, dtype=np.int64)
+    price_trips(table, trips, trips, trips, Policy(version="warm-up"))
