@@ -49,6 +49,8 @@ def write_csv(entries: Iterable[JournalEntry], stream: TextIO) -> int:
     writer.writeheader()
     count = 0
     for entry in entries:
-        writer.writerow(entry_to_dict(entry))
+        row = entry_to_dict(entry)
+        # Lists (e.g. flags) go in as JSON so that a reader can parse them back.
+        writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()})
         count += 1
     return count

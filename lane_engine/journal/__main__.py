@@ -1,0 +1,7 @@
+"""`python -m lane_engine.journal`: the journal command."""
+
+import sys
+
+from lane_engine.journal.cli import main
+
+sys.exit(main(prog="python -m lane_engine.journal"))
