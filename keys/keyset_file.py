@@ -1,0 +1,52 @@
+"""Key-set files: refused unless private to their owner; written with mode 0600 from the start."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from keys.errors import KeySetError
+from keys.keyset import KeySet, dump_key_set, parse_key_set
+
+
+def load_key_set(path: str | os.PathLike[str]) -> KeySet:
+    """Load the key set at `path`; KeySetError if group or others may read it, or it is bad."""
+    where = os.fspath(path)
+    try:
+        fd = os.open(where, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise KeySetError(f"{where}: cannot open ({exc.strerror})") from None
+    # Check the mode of the file we opened, not of whatever the path names a moment later.
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise KeySetError(f"{where}: not a regular file")
+        if mode & 0o077:
+            raise KeySetError(
+                f"{where}: mode {stat.S_IMODE(mode):04o} lets group or others in; want 0600"
+            )
+        raw = file.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise KeySetError(f"{where}: not UTF-8 text") from None
+    return parse_key_set(text, where)
+
+
+def write_key_set(path: str | os.PathLike[str], key_set: KeySet, *, replace: bool = False) -> None:
+    """Write `key_set` to `path`, created with mode 0600 (temp file, fsync, rename)."""
+    target = Path(path)
+    if target.exists() and not replace:
+        raise KeySetError(f"{target}: exists (pass replace to overwrite)")
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(dump_key_set(key_set).encode("utf-8"))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise KeySetError(f"{target}: cannot write ({exc.strerror})") from None
