@@ -51,6 +51,22 @@ class ReasonCode(IntEnum):
     RADIO_LOST = 17
     #: the card is of a type this lane does not trade with
     UNSUPPORTED_CARD = 18
+    #: exit: leaving by the entry station within the U-turn grace time, fee 0 (policy case)
+    UTURN = 19
+    #: the RSU could not read or decrypt the OBU's vehicle file (B4 05h/06h or a zero-filled part)
+    VEHICLE_INFO_UNREADABLE = 20
+    #: the PSAM failed (B5 06h: MAC1 not computed); nothing was debited
+    PSAM_ERROR = 21
+    #: the card refused the debit: MAC1 invalid (B5 22h)
+    CARD_MAC_INVALID = 22
+    #: the card's application is locked (B5 23h)
+    CARD_LOCKED = 23
+    #: the purchase outcome is unknown (no B5, or B8 never answered): left for clearing
+    RESULT_UNKNOWN = 24
+    #: flag: the TAC did not verify against the audit keys
+    TAC_INVALID = 25
+    #: the RSU reported an OBU error (B2 ErrorCode other than 00h and the 80h heartbeat)
+    OBU_READ_FAILED = 26
 
 
 class Outcome(Enum):
@@ -110,6 +126,13 @@ class TransactionRecord:
     policy_version: str
     fee_table_version: str
     recovered: bool = False  # completed by C8/B8 or by start-up recovery
+    #: non-fatal observations besides `reason` (e.g. CLASS_MISMATCH, TAC_INVALID)
+    flags: tuple[ReasonCode, ...] = ()
+    #: None: no audit key configured; True/False: the TAC verified or did not
+    tac_verified: bool | None = None
+    blacklist_version: int = -1
+    #: free text for the operator: the RSU error code, the blacklist reason, ...
+    detail: str = ""
 
     @property
     def idempotency_key(self) -> str:

@@ -1,0 +1,58 @@
+"""A lane's fixed identity and timing, and the lane's local clock (China time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from lane_engine.errors import ConfigError
+from protocols.frames import LaneMode
+
+#: The lane's local time zone for BCD date-times and record times (our decision: China, UTC+8,
+#: no daylight saving; the RSU and the cards expect local wall-clock time).
+LANE_TIME_ZONE = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def lane_local_time(now: float) -> dt.datetime:
+    """UNIX seconds `now` as the lane's naive local date-time, whole seconds (UTC+8)."""
+    return dt.datetime.fromtimestamp(int(now), LANE_TIME_ZONE).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """How long the lane waits for the RSU, in seconds of the injected clock."""
+
+    #: C0 sent, no B0 yet (or a faulty B0): send C0 again after this
+    initialise: float = 5.0
+    #: C1 sent after B2, no B4 yet: the OBU is given up (nothing was started)
+    vehicle_read: float = 2.0
+    #: C6 sent, no B5 yet: above the RSU's 3 x 120 ms retransmissions of its own frames
+    purchase: float = 1.5
+    #: C8 sent, no B8 yet: ask again (up to `refetch_attempts` C8 in all)
+    refetch: float = 1.0
+    #: how many C8 the lane sends for one lost transaction before leaving it for clearing
+    refetch_attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class LaneConfig:
+    """Who this lane is and how it drives its RSU; fixed for the life of a connection."""
+
+    network: str  # 4 BCD digits, e.g. "3701"
+    station: int
+    lane: int
+    mode: LaneMode
+    timeouts: Timeouts = Timeouts()
+    bst_interval_ms: int = 10
+    tx_power: int = 10  # 0..31
+    pll_channel_id: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.network) != 4 or not self.network.isdigit():
+            raise ConfigError(f"network {self.network!r} is not 4 digits")
+        if not 0 <= self.station <= 0xFFFF or not 0 <= self.lane <= 0xFF:
+            raise ConfigError(f"station {self.station} or lane {self.lane} out of range")
+        if not 0 <= self.tx_power <= 31:
+            raise ConfigError(f"tx_power {self.tx_power} out of range 0..31")
+        if self.timeouts.refetch_attempts < 1:
+            raise ConfigError("refetch_attempts must be at least 1")

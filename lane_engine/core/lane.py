@@ -1,0 +1,381 @@
+"""`Lane`: one RSU connection's transaction machine, sans-IO (frames and time in, effects out).
+
+Shape of h11/aioquic: `receive_frame(frame, now, seq)`, `get_timer()`, `handle_timer(now)`, each
+returning a list of effects that the edge executes in order. Every transition is in
+`machine.TRANSITIONS`; the handlers below are named after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from lane_engine.core import decisions
+from lane_engine.core.config import LaneConfig, lane_local_time
+from lane_engine.core.decisions import obu_div_factor, stop_type_for
+from lane_engine.core.effects import (
+    CashRequired,
+    CloseTransaction,
+    Effect,
+    FeeDisplayed,
+    KeepBarrierClosed,
+    ObuDetected,
+    ObuLost,
+    ObuReread,
+    OpenBarrier,
+    OpenIntent,
+    ProtocolViolation,
+    RecordRefusal,
+    RsuFaulted,
+    RsuHeartbeatReceived,
+    RsuReady,
+    SendFrame,
+    UnresolvedTransactionSettled,
+    VehicleRefused,
+)
+from lane_engine.core.ledger import RecordStamp, TransactionIds
+from lane_engine.core.machine import TRANSITIONS, LaneInput, LaneState
+from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
+from lane_engine.core.policy import Policy, is_reread
+from lane_engine.core.ports import CardBlacklist, FeeSchedule, TacVerifier
+from lane_engine.core.pricing import Price, admit_entry, price_exit
+from lane_engine.core.settling import Pass, Settling, UnresolvedBook, other_obu
+from lane_engine.errors import LocalProtocolError
+from protocols.frames import (
+    AntennaControl,
+    Continue,
+    DeviceStatus,
+    Heartbeat,
+    HeartbeatAnswer,
+    Initialise,
+    LaneMode,
+    ObuFound,
+    Purchase,
+    RsuStatus,
+    SetAntenna,
+    Stop,
+    StopType,
+    TacRefetched,
+    TransactionResult,
+    VehicleAndCard,
+)
+from protocols.records import EntryExitRecord, EntryExitStatus
+
+_INPUT_OF: dict[type, LaneInput] = {
+    DeviceStatus: LaneInput.B0,
+    Heartbeat: LaneInput.B1,
+    ObuFound: LaneInput.B2,
+    VehicleAndCard: LaneInput.B4,
+    TransactionResult: LaneInput.B5,
+    TacRefetched: LaneInput.B8,
+}
+#: CF Status the lane answers every B1 with: lane controller normal.
+HEARTBEAT_STATUS_OK = 0x00
+
+Handler = Callable[[Any, float], list[Effect]]
+
+
+class Lane(Settling):
+    """The transaction machine of one lane and its RSU.
+
+    Policy, fee schedule and blacklist are replaced as a whole (`replace_*`); the lane never
+    alters them. A transaction priced before a replacement keeps the versions it was priced with.
+    """
+
+    def __init__(
+        self,
+        config: LaneConfig,
+        policy: Policy,
+        fees: FeeSchedule,
+        blacklist: CardBlacklist,
+        *,
+        tac_verifier: TacVerifier | None = None,
+        first_transaction: int = 0,
+    ) -> None:
+        self.config = config
+        self._is_exit = config.mode == LaneMode.EXIT
+        self._ids = TransactionIds(config, first_transaction)
+        self._stamp = RecordStamp(config)
+        self._verifier = tac_verifier
+        self.replace_policy(policy)
+        self.replace_fee_schedule(fees)
+        self.replace_blacklist(blacklist)
+        self._state = LaneState.STARTING
+        self._deadline: float | None = None
+        self._pass: Pass | None = None
+        self.terminal_number = b""
+        self._last_seq: int | None = None
+        self._last_frame: object = None
+        self._last_replies: tuple[Any, ...] = ()
+        self._completed: dict[int, tuple[int, str]] = {}  # obu_id -> (time, transaction_id)
+        self._last_closed: tuple[int, str, bytes] | None = None  # obu_id, id, div factor
+        self._unresolved = UnresolvedBook()
+        self._dispatch: dict[tuple[LaneState, LaneInput], tuple[Handler, frozenset[LaneState]]] = {
+            key: (getattr(self, f"_on_{t.handler}"), t.targets) for key, t in TRANSITIONS.items()
+        }
+
+    # ------------------------------------------------------------ public API
+
+    @property
+    def state(self) -> LaneState:
+        """Where the lane stands (see `machine.LaneState`)."""
+        return self._state
+
+    @property
+    def last_transaction_counter(self) -> int:
+        """The counter of the last transaction id given out (to resume after a restart)."""
+        return self._ids.last
+
+    def replace_policy(self, policy: Policy) -> None:
+        """Use this policy version from the next vehicle on."""
+        self._policy = policy
+        self._policy_reread_s = policy.reread_window_s
+        self._stamp.policy_version = policy.version
+
+    def replace_fee_schedule(self, fees: FeeSchedule) -> None:
+        """Use this fee table version from the next vehicle on."""
+        self._fees = fees
+        self._stamp.fee_table_version = str(fees.version)
+
+    def replace_blacklist(self, blacklist: CardBlacklist) -> None:
+        """Use this blacklist version from the next vehicle on."""
+        self._blacklist = blacklist
+        self._stamp.blacklist_version = blacklist.version
+
+    def start(self, now: float) -> list[Effect]:
+        """Initialise the RSU (C0); call once after the connection is up."""
+        return self._run(LaneInput.START, None, now)
+
+    def set_antenna(self, on: bool) -> list[Effect]:
+        """Switch the RSU's antenna (C4); the RSU answers with a B1. No state change."""
+        return [SendFrame(SetAntenna(AntennaControl.ON if on else AntennaControl.OFF))]
+
+    def receive_frame(self, frame: object, now: float, seq: int | None = None) -> list[Effect]:
+        """Act on one frame from the RSU. A retransmission (same `seq`, same frame) is answered
+        with the same frames again and not acted on twice."""
+        if seq is not None and seq == self._last_seq and frame == self._last_frame:
+            return [SendFrame(f) for f in self._last_replies]
+        lane_input = _INPUT_OF.get(type(frame))
+        if lane_input is None:
+            effects: list[Effect] = [self._violation(_frame_name(frame), "not an RSU frame")]
+        else:
+            effects = self._run(lane_input, frame, now)
+        if seq is not None:
+            self._last_seq, self._last_frame = seq, frame
+            self._last_replies = tuple(e.frame for e in effects if type(e) is SendFrame)
+        return effects
+
+    def get_timer(self) -> float | None:
+        """When `handle_timer` must be called next (seconds of the injected clock), or None."""
+        return self._deadline
+
+    def handle_timer(self, now: float) -> list[Effect]:
+        """Act on the timer; nothing happens before the deadline."""
+        if self._deadline is None or now < self._deadline:
+            return []
+        self._deadline = None
+        return self._run(LaneInput.TIMER, None, now)
+
+    # ------------------------------------------------------------ dispatch
+
+    def _run(self, lane_input: LaneInput, frame: Any, now: float) -> list[Effect]:
+        entry = self._dispatch.get((self._state, lane_input))
+        if entry is None:
+            return [self._violation(lane_input.value, "not allowed in this state")]
+        handler, targets = entry
+        effects = handler(frame, now)
+        if self._state not in targets:
+            raise LocalProtocolError(f"{handler.__name__} left the lane in {self._state}")
+        return effects
+
+    def _violation(self, frame_type: str, detail: str) -> ProtocolViolation:
+        return ProtocolViolation(self._state.value, frame_type, detail)
+
+    def _to(self, state: LaneState, deadline: float | None = None) -> None:
+        self._state = state
+        self._deadline = deadline
+
+    # ------------------------------------------------------------ start-up and heartbeat
+
+    def _on_start(self, _: None, now: float) -> list[Effect]:
+        config = self.config
+        initialise = Initialise(
+            unix_time=int(now),
+            date_time=lane_local_time(now),
+            lane_mode=config.mode,
+            bst_interval_ms=config.bst_interval_ms,
+            tx_power=config.tx_power,
+            pll_channel_id=config.pll_channel_id,
+        )
+        self._to(LaneState.INITIALISING, now + config.timeouts.initialise)
+        return [SendFrame(initialise)]
+
+    _on_initialise_timeout = _on_start
+
+    def _on_device_status(self, b0: DeviceStatus, now: float) -> list[Effect]:
+        if b0.rsu_status != RsuStatus.NORMAL or not b0.psam_info:
+            self._to(LaneState.INITIALISING, now + self.config.timeouts.initialise)
+            return [RsuFaulted(b0.rsu_status)]
+        self.terminal_number = b0.psam_info[0].terminal_number
+        self._stamp.terminal_number = self.terminal_number.hex()
+        self._to(LaneState.READY)
+        return [RsuReady(self.terminal_number, len(b0.psam_info), b0.rsu_id, b0.rsu_version)]
+
+    def _on_heartbeat(self, b1: Heartbeat, now: float) -> list[Effect]:
+        return [
+            SendFrame(HeartbeatAnswer(HEARTBEAT_STATUS_OK)),
+            RsuHeartbeatReceived((b1.ctrl_status1, b1.ctrl_status2, b1.ctrl_status3)),
+        ]
+
+    # ------------------------------------------------------------ B2: OBU found
+
+    def _on_obu_found(self, b2: ObuFound, now: float) -> list[Effect]:
+        if decisions.is_rsu_heartbeat(b2):
+            return []
+        refusal = decisions.obu_refusal(b2, lane_local_time(now).date())
+        if refusal is not None:
+            record = self._stamp.record(
+                self._ids.next(now), Outcome.REFUSED, refusal[0], b2.obu_id, b2.serial_number,
+                lane_local_time(now).isoformat(), detail=refusal[1],
+            )
+            return self._refuse(b2.obu_id, record, now)
+        last = self._completed.get(b2.obu_id)
+        if last is not None and is_reread(last[0], int(now), self._policy):
+            record = self._stamp.record(
+                self._ids.next(now), Outcome.REFUSED, ReasonCode.REREAD_WITHIN_WINDOW,
+                b2.obu_id, b2.serial_number, lane_local_time(now).isoformat(),
+                detail=f"completed {last[1]}",
+            )
+            self._to(LaneState.READY)
+            stop = Stop(b2.obu_id, stop_type_for(ReasonCode.REREAD_WITHIN_WINDOW), int(now))
+            return [RecordRefusal(record), SendFrame(stop), ObuReread(b2.obu_id, last[1], record)]
+        div_factor = obu_div_factor(b2)
+        self._pass = Pass(b2.obu_id, b2.serial_number, div_factor)
+        self._to(LaneState.READING, now + self.config.timeouts.vehicle_read)
+        return [
+            SendFrame(Continue(b2.obu_id, div_factor)),
+            ObuDetected(b2.obu_id, b2.serial_number, b2.antenna_id),
+        ]
+
+    def _on_obu_found_while_reading(self, b2: ObuFound, now: float) -> list[Effect]:
+        if decisions.is_rsu_heartbeat(b2):
+            return []
+        assert self._pass is not None
+        lost = self._pass.obu_id
+        self._pass = None
+        effects: list[Effect] = [] if lost == b2.obu_id else [ObuLost(lost)]
+        return effects + self._on_obu_found(b2, now)
+
+    def _on_read_timeout(self, _: None, now: float) -> list[Effect]:
+        assert self._pass is not None
+        lost = self._pass.obu_id
+        self._pass = None
+        self._to(LaneState.READY)
+        return [ObuLost(lost)]
+
+    def _refuse(self, obu_id: int, record: TransactionRecord, now: float) -> list[Effect]:
+        self._pass = None
+        self._to(LaneState.READY)
+        reason = record.reason
+        return [
+            RecordRefusal(record),
+            SendFrame(Stop(obu_id, stop_type_for(reason), int(now))),
+            VehicleRefused(reason, record),
+            KeepBarrierClosed(record.transaction_id, reason),
+        ]
+
+    # ------------------------------------------------------------ B4: vehicle and card
+
+    def _on_vehicle_and_card(self, b4: VehicleAndCard, now: float) -> list[Effect]:
+        p = self._pass
+        assert p is not None
+        if b4.obu_id != p.obu_id:
+            return [self._violation("B4", other_obu(b4.obu_id, p.obu_id))]
+        local = lane_local_time(now)
+        card, vehicle, entry = b4.issuer_info, b4.vehicle_info, b4.last_station
+        effects: list[Effect] = []
+        if self._unresolved and card is not None and b4.error_code == 0:
+            settled = self._unresolved.settle(card.card_number, entry, b4.card_rest_money)
+            if settled is not None:
+                effects += [CloseTransaction(settled), UnresolvedTransactionSettled(settled)]
+                if settled.outcome != Outcome.NOT_DEBITED:
+                    # The card's last write is this lane's: the vehicle already paid this trip.
+                    return effects + self._release_settled(p, settled, now)
+        refusal = decisions.card_refusal(b4, local.date(), self._blacklist)
+        price: Price | tuple[ReasonCode, str]
+        if refusal is not None:
+            price = refusal
+        else:
+            assert card is not None and vehicle is not None
+            if self._is_exit:
+                price = price_exit(card, vehicle, b4.card_rest_money, entry, int(now),
+                                   self.config.network, self.config.station, self._policy,
+                                   self._fees)
+            else:
+                price = admit_entry(card, vehicle, b4.card_rest_money, self._policy)
+        record = self._stamp.record(
+            self._ids.next(now), Outcome.UNRESOLVED, ReasonCode.OK, p.obu_id, p.obu_serial,
+            local.isoformat(),
+            card_number=card.card_number if card is not None else "",
+            card_type=card.card_type if card is not None else 0,
+            plate=vehicle.plate.text if vehicle is not None else "",
+            vehicle_class=vehicle.vehicle_class if vehicle is not None else 0,
+            entry_network=entry.network if entry is not None and self._is_exit else "",
+            entry_station=entry.station if entry is not None and self._is_exit else 0,
+            entry_time=entry.time if entry is not None and self._is_exit else 0,
+            balance_before=b4.card_rest_money,
+        )
+        if isinstance(price, tuple):
+            return effects + self._refuse(
+                p.obu_id, replace(record, outcome=Outcome.REFUSED, reason=price[0],
+                                  detail=price[1]), now)
+        assert vehicle is not None
+        config = self.config
+        written = EntryExitRecord(
+            network=config.network, station=config.station, lane=config.lane, time=int(now),
+            vehicle_class=price.vehicle_class,
+            status=EntryExitStatus.EXITED if self._is_exit else EntryExitStatus.ENTERED,
+            plate=vehicle.plate, plate_colour=vehicle.plate_colour, accumulated_fee=price.amount,
+        )
+        intent = replace(
+            record, reason=price.reason, flags=price.flags, vehicle_class=price.vehicle_class,
+            fee=price.fee, discounted_fee=price.discounted_fee, cash_fee=price.cash_fee,
+        )
+        p.priced(intent, price, written, entry, self._committed_outcome(price))
+        self._to(LaneState.PURCHASING, now + config.timeouts.purchase)
+        purchase = Purchase(p.obu_id, p.div_factor, price.amount, local, written)
+        effects += [
+            OpenIntent(intent),
+            SendFrame(purchase),
+            FeeDisplayed(intent.transaction_id, price.vehicle_class, price.fee, price.amount,
+                         price.cash_fee),
+        ]
+        return effects
+
+    def _committed_outcome(self, price: Price) -> Outcome:
+        if not self._is_exit:
+            return Outcome.ENTRY_WRITTEN
+        if price.reason == ReasonCode.INSUFFICIENT_BALANCE:
+            return Outcome.CASH_REQUIRED
+        return Outcome.DEBITED
+
+    def _release_settled(self, p: Pass, settled: TransactionRecord, now: float) -> list[Effect]:
+        self._completed[p.obu_id] = (int(now), settled.transaction_id)
+        self._pass = None
+        self._to(LaneState.READY)
+        effects: list[Effect] = [SendFrame(Stop(p.obu_id, StopType.FREEZE, int(now)))]
+        if settled.outcome is Outcome.CASH_REQUIRED:
+            effects.append(CashRequired(settled.cash_fee, settled))
+            effects.append(
+                KeepBarrierClosed(settled.transaction_id, ReasonCode.INSUFFICIENT_BALANCE))
+        else:
+            effects.append(OpenBarrier(settled.transaction_id))
+        return effects
+
+
+def _frame_name(frame: object) -> str:
+    frame_type = getattr(frame, "frame_type", None)
+    if isinstance(frame_type, int):
+        return f"{frame_type:02X}"
+    return type(frame).__name__
