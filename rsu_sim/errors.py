@@ -15,6 +15,7 @@ class ScenarioError(SimError):
     """A scenario is malformed or holds a value out of range; names the file, table and field."""
 
     def __init__(self, message: str, *, file: str = "<built-in>", table: str = "", field: str = ""):
+        self.detail = message
         self.file = file
         self.table = table
         self.field = field
