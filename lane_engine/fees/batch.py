@@ -38,7 +38,7 @@ class PricedTrips(NamedTuple):
 @njit(cache=True)
 def _price(fees, exits, entries, classes, rate_bp, etc_mode, cash_mode, out_fee, out_etc, out_cash):  # type: ignore[no-untyped-def]
     for trip in range(exits.shape[0]):
-        fee = np.int64(fees[exits[trip], entries[trip], classes[trip]])
+        fee = int(fees[exits[trip], entries[trip], classes[trip]])  # int64 in numba
         out_fee[trip] = fee
         out_etc[trip] = _divide_rounded(fee * rate_bp, BASIS_POINTS, etc_mode)
         out_cash[trip] = _divide_rounded(fee, FEN_PER_YUAN, cash_mode) * FEN_PER_YUAN

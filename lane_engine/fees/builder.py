@@ -160,10 +160,9 @@ def build_fee_table(network: RoadNetwork, version: str, built_at: str) -> FeeTab
     """
     graph = compress(network)
     fees = station_fee_array(graph)
-    missing = np.argwhere(fees == NO_ROUTE)
     stations = tuple(sorted(s.key for s in network.stations))
-    if missing.size:
-        exit_index, entry_index, _ = missing[0]
+    if fees.max(initial=0) == NO_ROUTE:
+        exit_index, entry_index, _ = np.argwhere(fees == NO_ROUTE)[0]
         raise NetworkError(
             f"no route (or fee overflow) from {stations[entry_index]} to {stations[exit_index]}"
         )

@@ -49,7 +49,7 @@ def write_fee_table(table: FeeTable, path: str | Path) -> None:
         "dtype": FEE_DTYPE.str,
         "shape": list(fees.shape),
         "layout": _LAYOUT,
-        "block_crc32": [zlib.crc32(block) for block in fees],
+        "block_crc32": [zlib.crc32(block.data) for block in fees],
     }
     header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
     prefix = _PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(header_bytes))
@@ -61,7 +61,7 @@ def write_fee_table(table: FeeTable, path: str | Path) -> None:
         with os.fdopen(descriptor, "wb") as stream:
             stream.write(prefix + header_bytes + _CRC.pack(zlib.crc32(header_bytes)))
             stream.write(bytes(start - written))
-            stream.write(memoryview(fees).cast("B"))
+            stream.write(fees.data.cast("B"))
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp_name, path)
@@ -188,7 +188,7 @@ def _read_header(
 
 
 def _check_block(block: np.ndarray, header: dict[str, Any], index: int, path: str | Path) -> None:
-    if zlib.crc32(np.ascontiguousarray(block)) != header["block_crc32"][index]:
+    if zlib.crc32(np.ascontiguousarray(block).data) != header["block_crc32"][index]:
         exit_key = header["stations"][index]
         raise FeeTableError(f"{path}: checksum mismatch in the block of exit {exit_key} (corrupt)")
 
