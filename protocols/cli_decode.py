@@ -1,0 +1,190 @@
+"""`python -m protocols decode`: captured PC-RSU frames (hex) to JSON, one object a line.
+
+The only module of `protocols` that touches files (`--file`); everything it decodes goes through
+the same sans-IO functions the lane and the simulator use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import enum
+import json
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from protocols.envelope import BccPacket, EnvelopeKind, Packet, guess_envelope
+from protocols.errors import FrameError
+from protocols.frame_codec import decode_frame
+from protocols.frames import UnknownFrame
+from protocols.records import Plate
+from protocols.stream import decode_packet
+
+_DESCRIPTION = """\
+Decode captured PC-RSU frames (envelope included) and print each as one line of JSON:
+envelope kind, SEQ (V3) or RSCTL (legacy), frame type and name, and the fields, with bytes as
+hex, plates as text, dates in ISO form and coded values by name where known."""
+
+_EPILOG = """\
+examples:
+  python -m protocols decode ffff001000000002c4013f41
+  python -m protocols decode --file capture.log --pretty
+
+capture files (--file, '-' for stdin): one frame per line. Blank lines and lines starting
+with '#' are skipped, and so is everything after a '#'. Hex bytes may be separated by spaces.
+A line may start with a prefix such as a timestamp and a direction ("12:00:01.250 RSU->PC");
+the frame is taken from the first whitespace-separated token where "ffff" begins to the end
+of the line.
+
+exit status: 0 all frames decoded, 1 some frame was refused (one line on stderr each),
+2 bad usage or unreadable file."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m protocols",
+        description="Tools for the wire formats of the ETC lane engine.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    decode = commands.add_parser(
+        "decode",
+        help="decode captured PC-RSU frames to JSON",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    decode.add_argument("frames", nargs="*", metavar="HEX", help="a whole frame in hex, STX first")
+    decode.add_argument("--file", metavar="PATH", help="read frames from a capture file")
+    decode.add_argument(
+        "--envelope",
+        choices=["auto", "v3", "bcc"],
+        default="auto",
+        help="envelope of the frames; auto picks V3 when the LEN field matches (default: auto)",
+    )
+    decode.add_argument("--pretty", action="store_true", help="indent the JSON")
+    return parser
+
+
+# ---------------------------------------------------------------- input
+
+
+def frame_hex_of_line(line: str) -> str | None:
+    """The frame hex of one capture line, or None for a blank or comment line."""
+    text = line.split("#", 1)[0].strip()
+    if not text:
+        return None
+    tokens = text.split()
+    for i, token in enumerate(tokens):
+        if token.lower().startswith("ff"):
+            candidate = "".join(tokens[i:])
+            if candidate.lower().startswith("ffff") and _is_hex(candidate):
+                return candidate
+    return "".join(tokens)  # no frame found: let the decoder name the problem
+
+
+def _is_hex(text: str) -> bool:
+    return bool(re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", text))
+
+
+def _sources(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
+    """(where, hex) of every frame asked for."""
+    for number, text in enumerate(args.frames, start=1):
+        yield f"argument {number}", text.replace(" ", "")
+    if args.file is None:
+        return
+    name = "stdin" if args.file == "-" else args.file
+    stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        for number, line in enumerate(stream, start=1):
+            hex_text = frame_hex_of_line(line)
+            if hex_text is not None:
+                yield f"{name} line {number}", hex_text
+
+
+# ---------------------------------------------------------------- output
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-ready form of a frame, record or field value."""
+    if isinstance(value, Plate):
+        return value.text
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, enum.Flag):
+        return [member.name for member in type(value) if member in value and member.value]
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _obu_id(getattr(value, f.name)) if f.name == "obu_id"
+            else to_json(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
+    if isinstance(value, tuple | list):
+        return [to_json(item) for item in value]
+    return value
+
+
+def _obu_id(value: int) -> str:
+    """OBUIDs print as the 8 hex digits of the air-link MAC address, as captures show them."""
+    return f"{value:08x}"
+
+
+def _describe(packet: Packet, envelope: EnvelopeKind) -> dict[str, Any]:
+    head: dict[str, Any] = {"envelope": envelope.value}
+    if isinstance(packet, BccPacket):
+        head["rsctl"] = f"{packet.rsctl:02x}"
+    else:
+        head["seq"] = f"{packet.seq:02x}"
+    return head
+
+
+def decode_one(hex_text: str, envelope: str) -> dict[str, Any]:
+    """The JSON object of one frame; raises ValueError or FrameError naming the problem."""
+    if not _is_hex(hex_text):
+        raise ValueError(f"not an even number of hex digits: {hex_text[:40]!r}")
+    raw = bytes.fromhex(hex_text)
+    kind = guess_envelope(raw) if envelope == "auto" else EnvelopeKind(envelope)
+    packet = decode_packet(raw, kind)
+    result = _describe(packet, kind)
+    try:
+        frame = decode_frame(packet.data)
+    except FrameError as exc:
+        result["data"] = packet.data.hex()
+        result["error"] = str(exc)
+        return result
+    if isinstance(frame, UnknownFrame):
+        result.update(frame=f"{frame.frame_type:02X}", name="UnknownFrame", data=frame.data.hex())
+        return result
+    result.update(frame=f"{packet.data[0]:02X}", name=type(frame).__name__, fields=to_json(frame))
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m protocols`; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if not args.frames and args.file is None:
+        print("error: give frames in hex or --file PATH (see --help)", file=sys.stderr)
+        return 2
+    failed = False
+    try:
+        for where, hex_text in _sources(args):
+            try:
+                result = decode_one(hex_text, args.envelope)
+            except (ValueError, FrameError) as exc:
+                print(f"error: {where}: {exc}", file=sys.stderr)
+                failed = True
+                continue
+            if "error" in result:
+                print(f"error: {where}: {result['error']}", file=sys.stderr)
+                failed = True
+            print(json.dumps(result, ensure_ascii=False, indent=2 if args.pretty else None))
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 1 if failed else 0

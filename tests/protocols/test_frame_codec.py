@@ -1,0 +1,164 @@
+"""Frame codec: round trips, compiled versus interpreted parsers, length checks, B1 and B4 rules."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocols import (
+    FrameDecodeError,
+    FrameEncodeError,
+    HeartbeatLayout,
+    build_heartbeat,
+    decode_frame,
+    encode_frame,
+    heartbeat_layout,
+)
+from protocols.frame_codec import B0_FIXED_LENGTH, FRAME_LENGTHS, PSAM_INFO_LENGTH
+from protocols.frames import FrameType, Heartbeat, RefetchTac, UnknownFrame, VehicleAndCard
+from tests.protocols import golden, strategies
+
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+@pytest.mark.parametrize(
+    "frame_type", list(strategies.FRAMES), ids=lambda t: t.name if t else "unknown"
+)
+@SETTINGS
+@given(data=st.data())
+def test_every_frame_type_round_trips(frame_type: FrameType | None, data: st.DataObject) -> None:
+    frame = data.draw(strategies.FRAMES[frame_type])
+    encoded = encode_frame(frame)
+    if frame_type in FRAME_LENGTHS:
+        assert len(encoded) == FRAME_LENGTHS[frame_type]
+    assert decode_frame(encoded) == frame
+    assert decode_frame(encoded, compiled=False) == frame
+
+
+def _data_of_length(frame_type: FrameType) -> st.SearchStrategy[bytes]:
+    if frame_type in FRAME_LENGTHS:
+        size = st.just(FRAME_LENGTHS[frame_type] - 1)
+    elif frame_type is FrameType.B0:
+        size = st.integers(0, 3).map(lambda n: B0_FIXED_LENGTH - 1 + PSAM_INFO_LENGTH * n)
+    else:
+        size = st.integers(0, 30)
+    return size.flatmap(lambda n: st.binary(min_size=n, max_size=n)).map(
+        lambda body: bytes([frame_type]) + body
+    )
+
+
+def _outcome(data: bytes, compiled: bool) -> Any:
+    try:
+        return decode_frame(data, compiled=compiled)
+    except FrameDecodeError:
+        return FrameDecodeError
+
+
+@pytest.mark.parametrize("frame_type", list(FrameType), ids=lambda t: t.name)
+@SETTINGS
+@given(data=st.data())
+def test_compiled_and_interpreted_parsers_agree(frame_type: FrameType, data: st.DataObject) -> None:
+    raw = data.draw(_data_of_length(frame_type))
+    assert _outcome(raw, compiled=True) == _outcome(raw, compiled=False)
+
+
+@SETTINGS
+@given(st.binary(max_size=200))
+def test_whatever_decodes_reencodes_to_the_same_bytes(raw: bytes) -> None:
+    try:
+        frame = decode_frame(raw)
+    except FrameDecodeError:
+        return
+    assert encode_frame(frame) == raw
+
+
+@pytest.mark.parametrize("frame_type", sorted(FRAME_LENGTHS), ids=lambda t: t.name)
+@pytest.mark.parametrize("delta", [-1, 1])
+def test_wrong_length_names_the_frame_type_and_lengths(frame_type: FrameType, delta: int) -> None:
+    size = FRAME_LENGTHS[frame_type] + delta
+    with pytest.raises(FrameDecodeError) as caught:
+        decode_frame(bytes([frame_type]) + bytes(size - 1))
+    message = str(caught.value)
+    assert frame_type.name in message
+    assert str(size) in message and str(FRAME_LENGTHS[frame_type]) in message
+
+
+def test_b0_length_must_fit_whole_psam_entries() -> None:
+    with pytest.raises(FrameDecodeError, match="B0"):
+        decode_frame(bytes([FrameType.B0]) + bytes(B0_FIXED_LENGTH + 3))
+
+
+def test_empty_data_is_a_decode_error() -> None:
+    with pytest.raises(FrameDecodeError):
+        decode_frame(b"")
+
+
+@given(st.binary(max_size=3))
+def test_b1_never_fails_even_when_too_short(tail: bytes) -> None:
+    frame = decode_frame(bytes([FrameType.B1]) + tail)
+    assert isinstance(frame, Heartbeat | UnknownFrame)
+    assert encode_frame(frame) == bytes([FrameType.B1]) + tail
+
+
+@SETTINGS
+@given(
+    st.lists(strategies.raw(3), max_size=4),
+    st.lists(strategies.raw(3), max_size=4),
+    st.lists(strategies.raw(4), max_size=4),
+)
+def test_b1_builder_follows_the_documented_layout(
+    psam1: list[bytes], psam2: list[bytes], antennas: list[bytes]
+) -> None:
+    layout = HeartbeatLayout(tuple(psam1), tuple(psam2), tuple(antennas))
+    frame = build_heartbeat(1, 2, 3, layout)
+    data = encode_frame(frame)
+    assert data[4] == len(psam1)
+    assert len(data) == 4 + 3 + 3 * len(psam1) + 3 * len(psam2) + 4 * len(antennas)
+    assert heartbeat_layout(decode_frame(data)) == layout  # type: ignore[arg-type]
+
+
+def test_b1_builder_refuses_wrong_entry_sizes() -> None:
+    with pytest.raises(FrameEncodeError):
+        build_heartbeat(0, 0, 0, HeartbeatLayout(psam_status1=(b"\x00",)))
+
+
+def test_b4_zero_filled_parts_are_none_and_none_encodes_to_zeros() -> None:
+    frame = VehicleAndCard(1, 0x0A, 0x10, None, 500, None, None)
+    data = encode_frame(frame)
+    assert data[7:86] == bytes(79) and data[90:] == bytes(93)
+    assert decode_frame(data) == frame
+
+
+@SETTINGS
+@given(
+    strategies.FRAMES[FrameType.B4],
+    strategies.issuer_info_50.filter(lambda record: any(record.issuer_identifier)),
+)
+def test_b4_carries_a_short_0015_zero_padded(frame: VehicleAndCard, issuer: Any) -> None:
+    short = dataclasses.replace(issuer, reserved=b"")
+    decoded = decode_frame(encode_frame(dataclasses.replace(frame, issuer_info=short)))
+    assert decoded.issuer_info == dataclasses.replace(short, reserved=bytes(7))  # type: ignore[union-attr]
+
+
+def test_bad_bcd_date_in_b2_is_a_frame_decode_error() -> None:
+    b2 = next(frame for frame in golden.V3 if frame["fields"]["type"] == "B2")
+    data = bytearray(golden.raw(b2)[8:-2])
+    decode_frame(bytes(data))  # sound before the date is spoiled
+    data[26:30] = bytes.fromhex("2020134a")
+    with pytest.raises(FrameDecodeError, match="B2"):
+        decode_frame(bytes(data))
+
+
+def test_unknown_enum_in_strict_field_is_a_frame_decode_error() -> None:
+    with pytest.raises(FrameDecodeError, match="LaneMode"):
+        decode_frame(bytes.fromhex("c0") + bytes(4) + bytes.fromhex("20210104171356") + b"\x11"
+                     + bytes(9))
+
+
+def test_out_of_range_field_is_an_encode_error() -> None:
+    with pytest.raises(FrameEncodeError, match="C8"):
+        encode_frame(RefetchTac(obu_id=1, ep_serial=0x10000))
