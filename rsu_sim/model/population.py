@@ -202,8 +202,10 @@ def _vehicle_info(plate: Plate, vehicle_class: VehicleClass) -> VehicleInfo:
 def _draw_faults(scenario: Scenario, n: int, rng: np.random.Generator) -> list[set[Fault]]:
     kinds = [(f, p) for f, p in scenario.faults.vehicle_fault_probabilities()
              if f not in PASS_FAULTS]
-    draws = rng.random(size=(n, len(kinds))) < np.array([p for _, p in kinds])
-    return [{kinds[j][0] for j in np.flatnonzero(row).tolist()} for row in draws]
+    draws = (rng.random(size=(n, len(kinds))) < np.array([p for _, p in kinds])).tolist()
+    names = [fault for fault, _ in kinds]
+    return [{f for f, hit in zip(names, row, strict=True) if hit} if any(row) else set()
+            for row in draws]
 
 
 def build_vehicles(

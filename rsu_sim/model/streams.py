@@ -164,11 +164,13 @@ def _passes(
     arrivals = []
     for k in range(n):
         vehicle = vehicle_at[owner[k]]
-        pass_faults = {fault for fault, on in ((Fault.RADIO_FADE, fade[k]),
-                                               (Fault.ZONE_EXIT_EARLY, early_list[k]),
-                                               (Fault.RSU_RESTART, restart[k])) if on}
+        pass_faults = vehicle.faults
+        if fade[k] or early_list[k] or restart[k]:
+            pass_faults = pass_faults | {fault for fault, on in (
+                (Fault.RADIO_FADE, fade[k]), (Fault.ZONE_EXIT_EARLY, early_list[k]),
+                (Fault.RSU_RESTART, restart[k])) if on}
         arrivals.append(VehicleArrival(
             k, times[k], scenario.lanes[lane_idx[k]].lane_id, vehicle, speed_list[k],
-            dwell_list[k], vehicle.faults | pass_faults,
+            dwell_list[k], pass_faults,
         ))
     return arrivals
