@@ -8,6 +8,10 @@ Resynchronisation (our decision): after a bad CRC, an oversized LEN or a truncat
 for the next ``FF FF`` restarts at the byte after the rejected frame's STX, not after its claimed
 LEN: a corrupted LEN must not swallow the good frames that follow. Bytes inside a rejected frame
 are reported once, as part of that frame, never again as garbage.
+
+Known limit of the legacy envelope: garbage holding ``FF FF`` right before a frame can pose as a
+frame whose "ETX" is the first byte of the real STX; if its BCC happens to match (1 in 256) the
+real frame is lost. V3 frames are delimited by LEN and CRC and do not have this weakness.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def test_v3_garbage_between_frames_loses_no_frame(garbage: list[bytes], cut: int
     cut=st.integers(0, 400),
 )
 def test_legacy_garbage_between_frames_loses_no_frame(garbage: list[bytes], cut: int) -> None:
-    # Legacy garbage is FF-free here: an FF in garbage can pose as an ETX (see the README note).
+    # Legacy garbage is FF-free here: an FF in garbage can pose as an ETX (see `protocols.stream`).
     parts = [garbage[0]]
     for frame, junk in zip(golden.BCC, garbage[1:], strict=True):
         parts += [golden.raw(frame), junk]
