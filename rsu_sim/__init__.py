@@ -1,1 +1,1 @@
-"""The smart-RSU emulator: radio, OBU/ESAM/card emulators, vehicle streams, faults, harness, server."""
+"""The smart-RSU emulator: radio, OBU/ESAM/card emulators, vehicle streams, faults, harness."""
