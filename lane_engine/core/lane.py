@@ -8,7 +8,6 @@ returning a list of effects that the edge executes in order. Every transition is
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from lane_engine.core import decisions
@@ -34,7 +33,7 @@ from lane_engine.core.effects import (
     UnresolvedTransactionSettled,
     VehicleRefused,
 )
-from lane_engine.core.ledger import RecordStamp, TransactionIds
+from lane_engine.core.ledger import RecordStamp, TransactionIds, amend
 from lane_engine.core.machine import TRANSITIONS, LaneInput, LaneState
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.core.policy import Policy, is_reread
@@ -73,7 +72,9 @@ _INPUT_OF: dict[type, LaneInput] = {
 #: CF Status the lane answers every B1 with: lane controller normal.
 HEARTBEAT_STATUS_OK = 0x00
 
+_KEY_OF: dict[LaneInput, type] = {lane_input: cls for cls, lane_input in _INPUT_OF.items()}
 Handler = Callable[[Any, float], list[Effect]]
+_Bound = tuple[Handler, frozenset[LaneState], LaneInput]
 
 
 class Lane(Settling):
@@ -111,9 +112,14 @@ class Lane(Settling):
         self._completed: dict[int, tuple[int, str]] = {}  # obu_id -> (time, transaction_id)
         self._last_closed: tuple[int, str, bytes] | None = None  # obu_id, id, div factor
         self._unresolved = UnresolvedBook()
-        self._dispatch: dict[tuple[LaneState, LaneInput], tuple[Handler, frozenset[LaneState]]] = {
-            key: (getattr(self, f"_on_{t.handler}"), t.targets) for key, t in TRANSITIONS.items()
-        }
+        # Per state, the handlers keyed by frame class (or START/TIMER): one C-level dict lookup
+        # per frame on the hot path.
+        self._by_state: dict[LaneState, dict[object, _Bound]] = {state: {} for state in LaneState}
+        for (state, lane_input), transition in TRANSITIONS.items():
+            key = _KEY_OF.get(lane_input, lane_input)
+            handler = getattr(self, f"_on_{transition.handler}")
+            self._by_state[state][key] = (handler, transition.targets, lane_input)
+        self._handlers = self._by_state[self._state]
 
     # ------------------------------------------------------------ public API
 
@@ -131,21 +137,21 @@ class Lane(Settling):
         """Use this policy version from the next vehicle on."""
         self._policy = policy
         self._policy_reread_s = policy.reread_window_s
-        self._stamp.policy_version = policy.version
+        self._stamp.stamp(policy_version=policy.version)
 
     def replace_fee_schedule(self, fees: FeeSchedule) -> None:
         """Use this fee table version from the next vehicle on."""
         self._fees = fees
-        self._stamp.fee_table_version = str(fees.version)
+        self._stamp.stamp(fee_table_version=str(fees.version))
 
     def replace_blacklist(self, blacklist: CardBlacklist) -> None:
         """Use this blacklist version from the next vehicle on."""
         self._blacklist = blacklist
-        self._stamp.blacklist_version = blacklist.version
+        self._stamp.stamp(blacklist_version=blacklist.version)
 
     def start(self, now: float) -> list[Effect]:
         """Initialise the RSU (C0); call once after the connection is up."""
-        return self._run(LaneInput.START, None, now)
+        return self._run_input(LaneInput.START, now)
 
     def set_antenna(self, on: bool) -> list[Effect]:
         """Switch the RSU's antenna (C4); the RSU answers with a B1. No state change."""
@@ -156,11 +162,13 @@ class Lane(Settling):
         with the same frames again and not acted on twice."""
         if seq is not None and seq == self._last_seq and frame == self._last_frame:
             return [SendFrame(f) for f in self._last_replies]
-        lane_input = _INPUT_OF.get(type(frame))
-        if lane_input is None:
-            effects: list[Effect] = [self._violation(_frame_name(frame), "not an RSU frame")]
+        entry = self._handlers.get(type(frame))
+        if entry is not None:
+            effects = self._run(entry, frame, now)
+        elif type(frame) in _INPUT_OF:
+            effects = [self._violation(_INPUT_OF[type(frame)].value, "not allowed in this state")]
         else:
-            effects = self._run(lane_input, frame, now)
+            effects = [self._violation(_frame_name(frame), "not an RSU frame")]
         if seq is not None:
             self._last_seq, self._last_frame = seq, frame
             self._last_replies = tuple(e.frame for e in effects if type(e) is SendFrame)
@@ -175,15 +183,18 @@ class Lane(Settling):
         if self._deadline is None or now < self._deadline:
             return []
         self._deadline = None
-        return self._run(LaneInput.TIMER, None, now)
+        return self._run_input(LaneInput.TIMER, now)
 
     # ------------------------------------------------------------ dispatch
 
-    def _run(self, lane_input: LaneInput, frame: Any, now: float) -> list[Effect]:
-        entry = self._dispatch.get((self._state, lane_input))
+    def _run_input(self, lane_input: LaneInput, now: float) -> list[Effect]:
+        entry = self._handlers.get(lane_input)
         if entry is None:
             return [self._violation(lane_input.value, "not allowed in this state")]
-        handler, targets = entry
+        return self._run(entry, None, now)
+
+    def _run(self, entry: _Bound, frame: Any, now: float) -> list[Effect]:
+        handler, targets, _ = entry
         effects = handler(frame, now)
         if self._state not in targets:
             raise LocalProtocolError(f"{handler.__name__} left the lane in {self._state}")
@@ -194,6 +205,7 @@ class Lane(Settling):
 
     def _to(self, state: LaneState, deadline: float | None = None) -> None:
         self._state = state
+        self._handlers = self._by_state[state]
         self._deadline = deadline
 
     # ------------------------------------------------------------ start-up and heartbeat
@@ -218,7 +230,7 @@ class Lane(Settling):
             self._to(LaneState.INITIALISING, now + self.config.timeouts.initialise)
             return [RsuFaulted(b0.rsu_status)]
         self.terminal_number = b0.psam_info[0].terminal_number
-        self._stamp.terminal_number = self.terminal_number.hex()
+        self._stamp.stamp(psam_terminal_number=self.terminal_number.hex())
         self._to(LaneState.READY)
         return [RsuReady(self.terminal_number, len(b0.psam_info), b0.rsu_id, b0.rsu_version)]
 
@@ -328,7 +340,7 @@ class Lane(Settling):
         )
         if isinstance(price, tuple):
             return effects + self._refuse(
-                p.obu_id, replace(record, outcome=Outcome.REFUSED, reason=price[0],
+                p.obu_id, amend(record, outcome=Outcome.REFUSED, reason=price[0],
                                   detail=price[1]), now)
         assert vehicle is not None
         config = self.config
@@ -338,7 +350,7 @@ class Lane(Settling):
             status=EntryExitStatus.EXITED if self._is_exit else EntryExitStatus.ENTERED,
             plate=vehicle.plate, plate_colour=vehicle.plate_colour, accumulated_fee=price.amount,
         )
-        intent = replace(
+        intent = amend(
             record, reason=price.reason, flags=price.flags, vehicle_class=price.vehicle_class,
             fee=price.fee, discounted_fee=price.discounted_fee, cash_fee=price.cash_fee,
         )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from operator import attrgetter
+from typing import Any
+
 from lane_engine.core.config import LaneConfig
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from protocols.frames import LaneMode
@@ -31,18 +35,28 @@ class TransactionIds:
 
 
 class RecordStamp:
-    """The fields every record of one lane shares, and the versions currently in force."""
+    """The fields every record of one lane shares, and the versions currently in force.
 
-    __slots__ = ("blacklist_version", "config", "fee_table_version", "mode_name",
-                 "policy_version", "terminal_number")
+    Records are made by amending a template that carries the lane's identity and versions.
+    """
+
+    __slots__ = ("_template",)
 
     def __init__(self, config: LaneConfig) -> None:
-        self.config = config
-        self.mode_name = "entry" if config.mode == LaneMode.ENTRY else "exit"
-        self.policy_version = ""
-        self.fee_table_version = ""
-        self.blacklist_version = -1
-        self.terminal_number = ""
+        self._template = TransactionRecord(
+            transaction_id="", lane_network=config.network, lane_station=config.station,
+            lane_number=config.lane, mode="entry" if config.mode == LaneMode.ENTRY else "exit",
+            outcome=Outcome.REFUSED, reason=ReasonCode.OK, obu_id=0, obu_serial="",
+            card_number="", card_type=0, plate="", vehicle_class=0, entry_network="",
+            entry_station=0, entry_time=0, fee=0, discounted_fee=0, amount_debited=0,
+            cash_fee=0, balance_before=0, balance_after=0, ctc=-1, psam_terminal_number="",
+            terminal_trans_serial=-1, tac="", alg_flag=0, key_version=0, transaction_time="",
+            policy_version="", fee_table_version="",
+        )
+
+    def stamp(self, **versions: Any) -> None:
+        """Set policy_version, fee_table_version, blacklist_version or psam_terminal_number."""
+        self._template = amend(self._template, **versions)
 
     def record(
         self,
@@ -52,57 +66,37 @@ class RecordStamp:
         obu_id: int,
         obu_serial: str,
         transaction_time: str,
-        *,
-        card_number: str = "",
-        card_type: int = 0,
-        plate: str = "",
-        vehicle_class: int = 0,
-        entry_network: str = "",
-        entry_station: int = 0,
-        entry_time: int = 0,
-        fee: int = 0,
-        discounted_fee: int = 0,
-        amount_debited: int = 0,
-        cash_fee: int = 0,
-        balance_before: int = 0,
-        flags: tuple[ReasonCode, ...] = (),
-        detail: str = "",
+        **fields: Any,
     ) -> TransactionRecord:
-        """A record stamped with this lane's identity and versions; no purchase data yet."""
-        config = self.config
-        return TransactionRecord(
-            transaction_id=transaction_id,
-            lane_network=config.network,
-            lane_station=config.station,
-            lane_number=config.lane,
-            mode=self.mode_name,
-            outcome=outcome,
-            reason=reason,
-            obu_id=obu_id,
-            obu_serial=obu_serial,
-            card_number=card_number,
-            card_type=card_type,
-            plate=plate,
-            vehicle_class=vehicle_class,
-            entry_network=entry_network,
-            entry_station=entry_station,
-            entry_time=entry_time,
-            fee=fee,
-            discounted_fee=discounted_fee,
-            amount_debited=amount_debited,
-            cash_fee=cash_fee,
-            balance_before=balance_before,
-            balance_after=balance_before,
-            ctc=-1,
-            psam_terminal_number=self.terminal_number,
-            terminal_trans_serial=-1,
-            tac="",
-            alg_flag=0,
-            key_version=0,
-            transaction_time=transaction_time,
-            policy_version=self.policy_version,
-            fee_table_version=self.fee_table_version,
-            flags=flags,
-            blacklist_version=self.blacklist_version,
-            detail=detail,
-        )
+        """A record stamped with this lane's identity and versions; no purchase data yet.
+
+        `fields` are further TransactionRecord fields (card, entry, fee...); balance_after
+        starts equal to balance_before.
+        """
+        if "balance_before" in fields:
+            fields["balance_after"] = fields["balance_before"]
+        return amend(self._template, transaction_id=transaction_id, outcome=outcome,
+                     reason=reason, obu_id=obu_id, obu_serial=obu_serial,
+                     transaction_time=transaction_time, **fields)
+
+
+_FIELDS = tuple(f.name for f in fields(TransactionRecord))
+_INDEX = {name: i for i, name in enumerate(_FIELDS)}
+_GET_ALL = attrgetter(*_FIELDS)
+# The slot descriptors' own setters: they write a slot without the frozen class's __setattr__.
+_SETTERS = tuple(TransactionRecord.__dict__[name].__set__ for name in _FIELDS)
+
+
+def amend(record: TransactionRecord, **changes: Any) -> TransactionRecord:
+    """`record` with `changes`, like `dataclasses.replace` but about 4x faster for the hot path
+    (TransactionRecord has no `__post_init__`, so nothing is skipped)."""
+    values = list(_GET_ALL(record))
+    for name, value in changes.items():
+        index = _INDEX.get(name)
+        if index is None:
+            raise TypeError(f"{name!r} is not a TransactionRecord field")
+        values[index] = value
+    new = object.__new__(TransactionRecord)
+    for put, value in zip(_SETTERS, values, strict=True):
+        put(new, value)
+    return new

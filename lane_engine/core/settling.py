@@ -9,7 +9,7 @@ it did not; anything else (the card travelled since) proves nothing and is left 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lane_engine.core.config import LaneConfig
@@ -35,6 +35,7 @@ from lane_engine.core.effects import (
     TransactionUnresolved,
     UpdateIntent,
 )
+from lane_engine.core.ledger import amend
 from lane_engine.core.machine import LaneState
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.core.ports import TacVerifier
@@ -123,12 +124,12 @@ class UnresolvedBook:
             return None
         if last_station == pending.written:
             del self._by_card[card_number]
-            return replace(pending.intent, outcome=pending.committed_outcome,
+            return amend(pending.intent, outcome=pending.committed_outcome,
                            amount_debited=pending.amount, balance_after=balance, recovered=True,
                            detail="settled: the card holds this lane's record")
         if last_station == pending.previous:
             del self._by_card[card_number]
-            return replace(pending.intent, outcome=Outcome.NOT_DEBITED,
+            return amend(pending.intent, outcome=Outcome.NOT_DEBITED,
                            reason=ReasonCode.PURCHASE_FAILED, recovered=True,
                            detail="settled: the card still holds its earlier record")
         return None
@@ -144,6 +145,7 @@ class Settling:
     _last_closed: tuple[int, str, bytes] | None
     _unresolved: UnresolvedBook
     _policy_reread_s: int
+    _prune_at: int = _COMPLETED_PRUNE_AT
 
     if TYPE_CHECKING:
         def _to(self, state: LaneState, deadline: float | None = None) -> None: ...
@@ -158,7 +160,7 @@ class Settling:
         settlement, reason = b5_settlement(b5.error_code)
         terminal = b5.psam_no.hex()
         if settlement is Settlement.COMMITTED:
-            return self._complete(p, replace(
+            return self._complete(p, amend(
                 p.intent, outcome=p.committed_outcome, amount_debited=p.amount,
                 balance_after=b5.card_balance, ctc=b5.icc_pay_serial,
                 psam_terminal_number=terminal, terminal_trans_serial=b5.psam_trans_serial,
@@ -166,9 +168,9 @@ class Settling:
             ), now)
         detail = f"B5 error {b5.error_code:#04x}"
         if settlement is Settlement.NOT_DEBITED:
-            return self._fail(p, replace(p.intent, outcome=Outcome.NOT_DEBITED, reason=reason,
+            return self._fail(p, amend(p.intent, outcome=Outcome.NOT_DEBITED, reason=reason,
                                          detail=detail), now)
-        p.intent = replace(
+        p.intent = amend(
             p.intent, ctc=b5.icc_pay_serial, psam_terminal_number=terminal,
             terminal_trans_serial=b5.psam_trans_serial, alg_flag=b5.alg_flag,
             key_version=b5.key_version, detail=detail,
@@ -188,12 +190,12 @@ class Settling:
             return [self._violation("B8", other_obu(b8.obu_id, p.obu_id))]
         settlement = b8_settlement(b8.error_code)
         if settlement is Settlement.COMMITTED:
-            return self._complete(p, replace(
+            return self._complete(p, amend(
                 p.intent, outcome=p.committed_outcome, amount_debited=p.amount,
                 balance_after=b8.card_rest_money, tac=b8.tac.hex(), recovered=True, detail="",
             ), now)
         if settlement is Settlement.NOT_DEBITED:
-            return self._fail(p, replace(
+            return self._fail(p, amend(
                 p.intent, outcome=Outcome.NOT_DEBITED, reason=ReasonCode.PURCHASE_FAILED,
                 recovered=True, detail=f"{p.intent.detail}; B8: card not debited",
             ), now)
@@ -237,9 +239,11 @@ class Settling:
         transaction_id = final.transaction_id
         self._closed(p, transaction_id)
         completed = self._completed
-        if len(completed) >= _COMPLETED_PRUNE_AT:
+        if len(completed) >= self._prune_at:
             horizon = int(now) - self._policy_reread_s
             self._completed = completed = {k: v for k, v in completed.items() if v[0] > horizon}
+            # Amortised: the next prune waits until the map has doubled again.
+            self._prune_at = max(_COMPLETED_PRUNE_AT, 2 * len(completed))
         completed[p.obu_id] = (int(now), transaction_id)
         effects: list[Effect] = [
             CloseTransaction(final),
@@ -259,11 +263,11 @@ class Settling:
             ok = bool(self._verifier(record))
         except Exception as exc:  # a verifier's fault must not stop the lane: flag it
             flags = (*record.flags, ReasonCode.TAC_INVALID)
-            return replace(record, tac_verified=False, flags=flags,
+            return amend(record, tac_verified=False, flags=flags,
                            detail=f"TAC check raised {type(exc).__name__}")
         if ok:
-            return replace(record, tac_verified=True)
-        return replace(record, tac_verified=False, flags=(*record.flags, ReasonCode.TAC_INVALID))
+            return amend(record, tac_verified=True)
+        return amend(record, tac_verified=False, flags=(*record.flags, ReasonCode.TAC_INVALID))
 
     def _fail(self, p: Pass, final: TransactionRecord, now: float) -> list[Effect]:
         self._closed(p, final.transaction_id)
@@ -276,7 +280,7 @@ class Settling:
         ]
 
     def _leave_unresolved(self, p: Pass, now: float, why: str, *, stop: bool) -> list[Effect]:
-        record = replace(p.intent, outcome=Outcome.UNRESOLVED, reason=ReasonCode.RESULT_UNKNOWN,
+        record = amend(p.intent, outcome=Outcome.UNRESOLVED, reason=ReasonCode.RESULT_UNKNOWN,
                          detail=why)
         self._unresolved.remember(p)
         self._closed(p, record.transaction_id)
