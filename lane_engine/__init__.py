@@ -1,1 +1,1 @@
-"""The lane: sans-IO transaction core, policy, fees, journal, and the asyncio runtime at its edge."""
+"""The lane: sans-IO transaction core, policy, fees, journal; runtime, MQTT and CLI at the edge."""
