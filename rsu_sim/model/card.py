@@ -1,0 +1,301 @@
+"""The ETC user card (ICC) emulator: a sans-IO state machine answering the APDUs of `card.md` §3.1.
+
+`Card.execute(command)` takes a typed command (`protocols.apdu`) and returns a `Response`;
+`Card.handle_apdu(raw)` does the same for raw bytes. The purchase commits balance − amount,
+CTC + 1 and the cached 0019 record in one step, and logs the committed transaction (the audit
+reconciles against `Card.log`). DPK and DTK are derived once, when the card is made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from keys.card_keys import CardKeys
+from keys.ciphers import Algorithm
+from keys.derivation import issuer_factor, purchase_session_key, tac_key
+from keys.errors import KeyNotFoundError
+from keys.purchase import PurchaseTerms, mac2, purchase_mac, verify_mac1
+from keys.secret import SecretKey
+from protocols.apdu import (
+    ENTRY_EXIT_FILE_SFI,
+    ENTRY_EXIT_RECORD_ID,
+    ETC_APPLICATION,
+    ISSUER_FILE_SFI,
+    Command,
+    CommandRejected,
+    DebitForCappPurchase,
+    GetBalance,
+    GetTransactionProve,
+    InitializeForCappPurchase,
+    PurchaseInitialized,
+    ReadBinary,
+    ReadRecord,
+    Response,
+    Select,
+    StatusWord,
+    UpdateCappDataCache,
+    decode_command,
+    encode_balance,
+    encode_purchase_initialized,
+)
+from protocols.frames import TransType
+from protocols.record_codec import ENTRY_EXIT_LENGTH, encode_entry_exit, encode_issuer_info
+from protocols.records import EntryExitRecord, IssuerInfo
+
+#: The FCI the card answers SELECT 1001 with (our decision: DF name only, `84 02 10 01`).
+ETC_FCI = bytes.fromhex("6F048402") + ETC_APPLICATION.to_bytes(2, "big")
+#: Key index the card accepts in INITIALIZE FOR CAPP PURCHASE (our decision: DPK index 01).
+PURCHASE_KEY_INDEX = 0x01
+#: Overdraft limit reported by INITIALIZE (our decision: no overdraft on either card type).
+OVERDRAFT_LIMIT = 0
+_EMPTY_RECORD = bytes(ENTRY_EXIT_LENGTH)
+_MAX_BALANCE = 0xFFFF_FFFF
+
+
+@dataclass(frozen=True, slots=True)
+class CardTransaction:
+    """One committed purchase in the card's log: what GET TRANSACTION PROVE and the audit see."""
+
+    ctc: int  # the CTC of INITIALIZE, before the increment
+    amount: int  # fen
+    trans_type: int
+    terminal_number: bytes  # 6
+    terminal_trans_serial: int
+    transaction_time: dt.datetime
+    tac: bytes
+    mac2: bytes
+    balance_after: int
+    record: bytes  # the 0019 as committed (43 bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Initialized:
+    """The purchase INITIALIZE opened, waiting for DEBIT."""
+
+    amount: int
+    terminal_number: bytes
+    icc_random: bytes
+    ctc: int
+    balance: int
+
+
+class Card:
+    """One ICC: files 0015 and 0019, the purse (balance, CTC) and the purchase state machine."""
+
+    __slots__ = ("_algorithm", "_cached_record", "_dpk", "_initialized", "_issuer_raw",
+                 "_random", "_tac_key", "balance", "ctc", "issuer_info", "key_version",
+                 "locked", "log", "record_raw", "selected")
+
+    def __init__(
+        self,
+        issuer_info: IssuerInfo,
+        balance: int,
+        ctc: int,
+        entry_exit: EntryExitRecord | None,
+        random_bytes: Callable[[int], bytes],
+        *,
+        keys: tuple[Algorithm, SecretKey, SecretKey] | None,
+        key_version: int = 1,
+        locked: bool = False,
+    ) -> None:
+        self.issuer_info = issuer_info
+        self._issuer_raw = encode_issuer_info(issuer_info)
+        self.record_raw = _EMPTY_RECORD if entry_exit is None else encode_entry_exit(entry_exit)
+        self.balance = balance
+        self.ctc = ctc
+        self.key_version = key_version
+        self.locked = locked
+        self.selected = False
+        self.log: dict[int, CardTransaction] = {}
+        self._random = random_bytes
+        self._initialized: _Initialized | None = None
+        self._cached_record: bytes | None = None
+        if keys is None:
+            self._algorithm: Algorithm | None = None
+            self._dpk: SecretKey | None = None
+            self._tac_key: SecretKey | None = None
+        else:
+            self._algorithm, self._dpk, dtk = keys
+            self._tac_key = tac_key(self._algorithm, dtk)
+
+    def __repr__(self) -> str:
+        return f"Card({self.issuer_info.card_number}, balance={self.balance}, ctc={self.ctc})"
+
+    @property
+    def algorithm(self) -> Algorithm | None:
+        """The card's algorithm family, None for a card without keys."""
+        return self._algorithm
+
+    @property
+    def card_type(self) -> int:
+        """CardType of 0015."""
+        return self.issuer_info.card_type
+
+    def reset(self) -> None:
+        """Power-on reset (the OBU wakes the card): nothing selected, no purchase open."""
+        self.selected = False
+        self._initialized = None
+        self._cached_record = None
+
+    # ------------------------------------------------------------ commands
+
+    def handle_apdu(self, apdu: bytes) -> bytes:
+        """Answer a raw command APDU with response bytes (data ‖ SW); never raises."""
+        try:
+            command = decode_command(apdu)
+        except CommandRejected as exc:
+            return Response(b"", exc.status_word).encode()
+        return self.execute(command).encode()
+
+    def execute(self, command: Command) -> Response:
+        """Answer a typed command; every refusal is a status word."""
+        match command:
+            case Select():
+                return self._select(command)
+            case ReadBinary():
+                return self._read_binary(command)
+            case ReadRecord():
+                return self._read_record(command)
+            case GetBalance():
+                return self._answer_if_selected(encode_balance(self.balance))
+            case InitializeForCappPurchase():
+                return self._initialize(command)
+            case UpdateCappDataCache():
+                return self._update_cache(command)
+            case DebitForCappPurchase():
+                return self._debit(command)
+            case GetTransactionProve():
+                return self._prove(command)
+        return Response(b"", StatusWord.INS_NOT_SUPPORTED)
+
+    def _answer_if_selected(self, data: bytes) -> Response:
+        if not self.selected:
+            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+        return Response(data, StatusWord.OK)
+
+    def _select(self, command: Select) -> Response:
+        if command.file_id != ETC_APPLICATION:
+            return Response(b"", StatusWord.FILE_NOT_FOUND)
+        self.selected = True
+        self._initialized = None
+        self._cached_record = None
+        return Response(ETC_FCI, StatusWord.OK)
+
+    def _read_binary(self, command: ReadBinary) -> Response:
+        if command.sfi != ISSUER_FILE_SFI:
+            return Response(b"", StatusWord.FILE_NOT_FOUND)
+        end = command.offset + command.length
+        if end > len(self._issuer_raw):
+            return Response(b"", StatusWord.WRONG_LENGTH)
+        return self._answer_if_selected(self._issuer_raw[command.offset:end])
+
+    def _read_record(self, command: ReadRecord) -> Response:
+        if command.sfi != ENTRY_EXIT_FILE_SFI or command.record_id != ENTRY_EXIT_RECORD_ID:
+            return Response(b"", StatusWord.RECORD_NOT_FOUND)
+        if command.length != ENTRY_EXIT_LENGTH:
+            return Response(b"", StatusWord.WRONG_LENGTH)
+        return self._answer_if_selected(self.record_raw)
+
+    def _initialize(self, command: InitializeForCappPurchase) -> Response:
+        self._initialized = None
+        self._cached_record = None
+        if not self.selected:
+            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+        if self.locked:
+            return Response(b"", StatusWord.APPLICATION_LOCKED)
+        if command.key_index != PURCHASE_KEY_INDEX or self._algorithm is None:
+            return Response(b"", StatusWord.KEY_NOT_FOUND)
+        if not balance_allows(self.card_type, self.balance, command.amount):
+            return Response(b"", StatusWord.INSUFFICIENT_BALANCE)
+        icc_random = self._random(4)
+        self._initialized = _Initialized(
+            command.amount, command.terminal_number, icc_random, self.ctc, self.balance
+        )
+        body = PurchaseInitialized(self.balance, self.ctc, OVERDRAFT_LIMIT, self.key_version,
+                                   self._algorithm, icc_random)
+        return Response(encode_purchase_initialized(body), StatusWord.OK)
+
+    def _update_cache(self, command: UpdateCappDataCache) -> Response:
+        if self.locked:
+            return Response(b"", StatusWord.APPLICATION_LOCKED)
+        if self._initialized is None:
+            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+        if command.sfi != ENTRY_EXIT_FILE_SFI or command.record_id != ENTRY_EXIT_RECORD_ID:
+            return Response(b"", StatusWord.RECORD_NOT_FOUND)
+        if len(command.record) != ENTRY_EXIT_LENGTH:
+            return Response(b"", StatusWord.WRONG_LENGTH)
+        self._cached_record = bytes(command.record)
+        return Response(b"", StatusWord.OK)
+
+    def _debit(self, command: DebitForCappPurchase) -> Response:
+        pending, self._initialized = self._initialized, None
+        cached, self._cached_record = self._cached_record, None
+        if self.locked:
+            return Response(b"", StatusWord.APPLICATION_LOCKED)
+        if pending is None or self._algorithm is None or self._dpk is None:
+            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+        assert self._tac_key is not None
+        algorithm = self._algorithm
+        serial = command.terminal_trans_serial
+        terms = PurchaseTerms(pending.amount, TransType.COMPOSITE_PURCHASE,
+                              pending.terminal_number, command.transaction_time)
+        session_key = purchase_session_key(algorithm, self._dpk, pending.icc_random,
+                                           pending.ctc, serial)
+        if not verify_mac1(algorithm, session_key, terms, command.mac1):
+            return Response(b"", StatusWord.MAC_INVALID)
+        # Everything that can fail is computed before the commit, so the commit is all or nothing.
+        tac = purchase_mac(algorithm, self._tac_key, terms.encode_with_serial(serial))
+        mac_2 = mac2(algorithm, session_key, pending.amount)
+        balance_after = pending.balance - pending.amount
+        record = self.record_raw if cached is None else cached
+        entry = CardTransaction(pending.ctc, pending.amount, TransType.COMPOSITE_PURCHASE,
+                                pending.terminal_number, serial, command.transaction_time, tac,
+                                mac_2, balance_after, record)
+        self.balance = balance_after
+        self.ctc = (pending.ctc + 1) & 0xFFFF
+        self.record_raw = record
+        self.log[pending.ctc] = entry
+        return Response(tac + mac_2, StatusWord.OK)
+
+    def _prove(self, command: GetTransactionProve) -> Response:
+        if not self.selected:
+            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+        entry = self.log.get(command.ctc)
+        if entry is None or entry.trans_type != command.trans_type:
+            return Response(b"", StatusWord.RECORD_NOT_FOUND)
+        return Response(entry.mac2 + entry.tac, StatusWord.OK)
+
+
+def balance_allows(card_type: int, balance: int, amount: int) -> bool:
+    """Whether INITIALIZE accepts `amount` (our decision: both card types need balance ≥ amount,
+    no overdraft; an A card's large issuer figure makes the check moot for it)."""
+    del card_type  # kept in the signature: the one place to change if A cards get an overdraft
+    return 0 <= amount <= balance <= _MAX_BALANCE
+
+
+def card_keys_for(
+    card_keys: CardKeys, issuer_info: IssuerInfo, key_version: int
+) -> tuple[Algorithm, SecretKey, SecretKey] | None:
+    """The card's (algorithm, DPK, DTK) by two-level diversification, or None when the key set
+    holds no keys for its network and version (the card then answers INITIALIZE with 9403)."""
+    algorithm = key_algorithm(card_keys, issuer_info.network, key_version)
+    if algorithm is None:
+        return None
+    factor = issuer_factor(issuer_info.issuer_code)
+    serial = bytes.fromhex(issuer_info.card_serial)
+    dpk = card_keys.dpk(issuer_info.network, key_version, algorithm, factor, serial)
+    dtk = card_keys.dtk(issuer_info.network, key_version, algorithm, factor, serial)
+    return algorithm, dpk, dtk
+
+
+def key_algorithm(card_keys: CardKeys, network: str, key_version: int) -> Algorithm | None:
+    """The algorithm family of the key set's keys for `network`, None when it has none."""
+    for algorithm in Algorithm:
+        try:
+            card_keys.master_keys(network, key_version, algorithm)
+        except KeyNotFoundError:
+            continue
+        return algorithm
+    return None
