@@ -181,8 +181,9 @@ class _Table:
         object.__setattr__(self, "_codes_view", self.codes.data)
 
     @classmethod
-    def build(cls, nets: Networks, sers: Serials, codes: Codes) -> _Table:
-        bits = _capacity_bits(len(nets))
+    def build(cls, nets: Networks, sers: Serials, codes: Codes, room: int = 0) -> _Table:
+        """A table of the entries with space for `room` more within the load limit."""
+        bits = _capacity_bits(len(nets) + room)
         t_nets = np.zeros(1 << bits, dtype=np.uint16)
         t_sers = np.zeros(1 << bits, dtype=np.uint64)
         t_codes = np.zeros(1 << bits, dtype=np.uint8)
@@ -223,7 +224,7 @@ class _Table:
         its live entries, tombstones dropped, capacity regrown) first.
         """
         if self.live + self.tombstones + len(add[0]) > MAX_LOAD_FACTOR * (1 << self.bits):
-            base = _Table.build(*self.live_entries())
+            base = _Table.build(*self.live_entries(), room=len(add[0]))
         else:
             base = self
         nets, sers, codes = base.nets.copy(), base.sers.copy(), base.codes.copy()
