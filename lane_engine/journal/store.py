@@ -25,12 +25,12 @@ from lane_engine.journal.database import MEMORY, Database
 _ENTRY_COLUMNS = "record, state, opened_at, recorded_at, duplicate_of"
 
 
-def may_supersede(stored: TransactionRecord, new: TransactionRecord) -> bool:
+def may_supersede(stored: Outcome, new: Outcome) -> bool:
     """Our decision: a closed transaction is final, except that a record left UNRESOLVED may be
     replaced once by a definite outcome (recovery on the OBU's next pass, C8/B8). Any other second
     close of the same transaction or debit is a duplicate: nothing is written and the record
     already journaled is returned (first write wins, no error)."""
-    return stored.outcome is Outcome.UNRESOLVED and new.outcome is not Outcome.UNRESOLVED
+    return stored is Outcome.UNRESOLVED and new is not Outcome.UNRESOLVED
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:
@@ -144,27 +144,27 @@ class SqliteJournal:
         `may_supersede` for the one exception.
         """
         with self._db.transaction():
-            holder = self._closed_with_key(record.idempotency_key)
-            stored = self._stored(record.transaction_id)
-            if stored is not None and stored.state is EntryState.DUPLICATE:
-                original = self._stored(stored.duplicate_of or "")
-                return CloseResult(original.record if original else stored.record, True, None)
-            if holder is not None and holder.record.transaction_id != record.transaction_id:
+            # Only the key columns are read on the common path; records are decoded for a reply.
+            holder_id = self._closed_holder(record.idempotency_key)
+            status = self._status(record.transaction_id)
+            if status is not None and status[0] is EntryState.DUPLICATE:
+                return self._duplicate(status[2] or record.transaction_id)
+            if holder_id is not None and holder_id != record.transaction_id:
                 # The debit is already journaled under another id: settle this one as its twin.
-                if stored is not None:
+                if status is not None:
                     self._db.write(
                         "UPDATE transactions SET state = 'duplicate', duplicate_of = ?,"
                         " recorded_at = ? WHERE transaction_id = ?",
-                        (holder.record.transaction_id, self._clock(), record.transaction_id),
+                        (holder_id, self._clock(), record.transaction_id),
                     )
-                return CloseResult(holder.record, True, None)
+                return self._duplicate(holder_id)
             if (
-                stored is not None
-                and stored.state is EntryState.CLOSED
-                and not may_supersede(stored.record, record)
+                status is not None
+                and status[0] is EntryState.CLOSED
+                and not may_supersede(status[1], record.outcome)
             ):
-                return CloseResult(stored.record, True, None)
-            return CloseResult(record, False, self._write_closed(record, stored))
+                return self._duplicate(record.transaction_id)
+            return CloseResult(record, False, self._write_closed(record, exists=status is not None))
 
     def record_refusal(self, record: TransactionRecord) -> CloseResult:
         """Commit a refusal (outcome REFUSED, no intent before it) and queue it in the outbox."""
@@ -193,10 +193,10 @@ class SqliteJournal:
         changes: dict[str, Any] = {} if reason is None else {"reason": reason}
         return self.resolve(transaction_id, Outcome.UNRESOLVED, **changes)
 
-    def _write_closed(self, record: TransactionRecord, stored: JournalEntry | None) -> int:
+    def _write_closed(self, record: TransactionRecord, *, exists: bool) -> int:
         now = self._clock()
         text = record_to_json(record)
-        if stored is None:
+        if not exists:
             self._db.write(
                 "INSERT INTO transactions (transaction_id, state, outcome, reason, card_number,"
                 " idempotency_key, opened_at, recorded_at, record)"
@@ -288,13 +288,28 @@ class SqliteJournal:
         )
         return None if row is None else _entry(row)
 
-    def _closed_with_key(self, key: str) -> JournalEntry | None:
+    def _closed_holder(self, key: str) -> str | None:
+        """The transaction id of the closed row holding this idempotency key, if any."""
         row = self._db.row(
-            f"SELECT {_ENTRY_COLUMNS} FROM transactions"
+            "SELECT transaction_id FROM transactions"
             " WHERE idempotency_key = ? AND state = 'closed'",
             (key,),
         )
-        return None if row is None else _entry(row)
+        return None if row is None else str(row[0])
+
+    def _status(self, transaction_id: str) -> tuple[EntryState, Outcome, str | None] | None:
+        row = self._db.row(
+            "SELECT state, outcome, duplicate_of FROM transactions WHERE transaction_id = ?",
+            (transaction_id,),
+        )
+        return None if row is None else (EntryState(row[0]), Outcome(row[1]), row[2])
+
+    def _duplicate(self, transaction_id: str) -> CloseResult:
+        """The reply to a duplicate close: the record journaled under `transaction_id`."""
+        stored = self._stored(transaction_id)
+        if stored is None:
+            raise JournalError(f"journal lost transaction {transaction_id}")
+        return CloseResult(stored.record, True, None)
 
 
 def _keys(record: TransactionRecord) -> tuple[str, str, int, str, str]:

@@ -124,7 +124,9 @@ def test_journal_round_trip_and_one_row_per_key(batch: list[TransactionRecord]) 
         for record in batch:
             result = journal.close(record)
             known = stored.get(record.idempotency_key)
-            assert result.duplicate == (known is not None and not may_supersede(known, record))
+            assert result.duplicate == (
+                known is not None and not may_supersede(known.outcome, record.outcome)
+            )
             if result.duplicate:
                 assert result.record == stored[record.idempotency_key]
             else:
