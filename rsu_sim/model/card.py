@@ -84,9 +84,23 @@ class _Initialized:
 class Card:
     """One ICC: files 0015 and 0019, the purse (balance, CTC) and the purchase state machine."""
 
-    __slots__ = ("_algorithm", "_cached_record", "_dpk", "_initialized", "_issuer_raw",
-                 "_random", "_tac_key", "balance", "ctc", "issuer_info", "key_version",
-                 "locked", "log", "record_raw", "selected")
+    __slots__ = (
+        "_algorithm",
+        "_cached_record",
+        "_dpk",
+        "_initialized",
+        "_random",
+        "_tac_key",
+        "balance",
+        "ctc",
+        "issuer_info",
+        "issuer_raw",
+        "key_version",
+        "locked",
+        "log",
+        "record_raw",
+        "selected",
+    )
 
     def __init__(
         self,
@@ -101,7 +115,7 @@ class Card:
         locked: bool = False,
     ) -> None:
         self.issuer_info = issuer_info
-        self._issuer_raw = encode_issuer_info(issuer_info)
+        self.issuer_raw = encode_issuer_info(issuer_info)
         self.record_raw = _EMPTY_RECORD if entry_exit is None else encode_entry_exit(entry_exit)
         self.balance = balance
         self.ctc = ctc
@@ -187,9 +201,9 @@ class Card:
         if command.sfi != ISSUER_FILE_SFI:
             return Response(b"", StatusWord.FILE_NOT_FOUND)
         end = command.offset + command.length
-        if end > len(self._issuer_raw):
+        if end > len(self.issuer_raw):
             return Response(b"", StatusWord.WRONG_LENGTH)
-        return self._answer_if_selected(self._issuer_raw[command.offset:end])
+        return self._answer_if_selected(self.issuer_raw[command.offset:end])
 
     def _read_record(self, command: ReadRecord) -> Response:
         if command.sfi != ENTRY_EXIT_FILE_SFI or command.record_id != ENTRY_EXIT_RECORD_ID:

@@ -39,7 +39,7 @@ from protocols.record_codec import (
     decode_entry_exit,
     encode_vehicle_info,
 )
-from protocols.records import ObuStatus, ObuSystemInfo
+from protocols.records import ObuStatus, ObuSystemInfo, VehicleInfo
 from rsu_sim.model.card import Card, card_keys_for, key_algorithm
 from rsu_sim.model.population import VehicleRecord
 
@@ -68,21 +68,22 @@ class Obu:
     """One double-chip OBU: ESAM files, vehicle-file key, and the inserted card (or none)."""
 
     __slots__ = ("_algorithm", "_vehicle_key", "card", "obu_id", "system_info", "vehicle_file",
-                 "vehicle_id")
+                 "vehicle_id", "vehicle_info")
 
     def __init__(
         self,
         vehicle_id: int,
         obu_id: int,
         system_info: ObuSystemInfo,
-        vehicle_file: bytes,
+        vehicle_info: VehicleInfo,
         card: Card | None,
         vehicle_key: tuple[Algorithm, SecretKey] | None,
     ) -> None:
         self.vehicle_id = vehicle_id
         self.obu_id = obu_id
         self.system_info = system_info
-        self.vehicle_file = vehicle_file
+        self.vehicle_info = vehicle_info
+        self.vehicle_file = encode_vehicle_info(vehicle_info)
         self.card = card
         self._algorithm = None if vehicle_key is None else vehicle_key[0]
         self._vehicle_key = None if vehicle_key is None else vehicle_key[1]
@@ -204,4 +205,4 @@ class Fleet:
             vehicle_key = (algorithm, self._card_keys.obu_vehicle_key(
                 network, self._key_version, algorithm, serial))
         return Obu(vehicle.vehicle_id, vehicle.obu_id, vehicle.system_info,
-                   encode_vehicle_info(vehicle.vehicle_info), card, vehicle_key)
+                   vehicle.vehicle_info, card, vehicle_key)

@@ -13,10 +13,10 @@ when a DEBIT gets no answer it cannot know whether the card committed.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from keys.ciphers import Algorithm
 from keys.derivation import issuer_factor
@@ -46,7 +46,6 @@ from protocols.frames import (
     B4Error,
     B5Error,
     DeviceType,
-    FrameType,
     ObuFound,
     Purchase,
     TacRefetched,
@@ -73,6 +72,7 @@ from rsu_sim.model.obu import (
     obu_network,
 )
 from rsu_sim.model.radio import ExchangeResult, LossReason, RadioLink
+from rsu_sim.model.rsu_faults import NO_FAULTS, PassFaults, TearPoint
 
 #: BST air frame: tag, BeaconID 4, UNIX time 4, profile, application list 2, 3 pre-read file ids.
 BST_LENGTH = DOWNLINK_OVERHEAD + 1 + 4 + 4 + 1 + 2 + 1 + 2 * 3
@@ -98,44 +98,8 @@ _ANSWER_LENGTH: dict[type, int] = {
 _SLOW_COMMANDS = (InitializeForCappPurchase, DebitForCappPurchase)
 
 
-class TearPoint(enum.Enum):
-    """Where a fault hook breaks a pass (see `PassFaults`)."""
-
-    #: the VST never arrives: the OBU is not found
-    VST = "vst"
-    #: the GetSecure request is lost (after B2, before B4)
-    GET_SECURE = "get_secure"
-    #: the INITIALIZE + UPDATE CACHE request is lost: the card is untouched
-    INIT_REQUEST = "init_request"
-    #: the INITIALIZE answer is lost: the card opened a purchase, nothing committed
-    INIT_RESPONSE = "init_response"
-    #: the DEBIT request is lost: the card did not commit
-    DEBIT_REQUEST = "debit_request"
-    #: the DEBIT answer is lost: the card committed
-    DEBIT_RESPONSE = "debit_response"
-    #: B5 is built but never reaches the lane
-    B5_TO_LANE = "b5_to_lane"
-    #: the GET TRANSACTION PROVE request is lost
-    PROVE = "prove"
-
-
-@dataclass(frozen=True, slots=True)
-class PassFaults:
-    """Fault hooks of one pass, for the scenario's fault mix.
-
-    `tear` breaks that one exchange (every retry of it is lost); with `leave_zone` the vehicle
-    leaves the zone right there instead, so every later exchange of the pass fails too.
-    `loss_probability` replaces the radio's frame loss (a fade); the frame types in `duplicate`
-    are sent to the lane twice (same SEQ, same DATA).
-    """
-
-    tear: TearPoint | None = None
-    leave_zone: bool = False
-    loss_probability: float | None = None
-    duplicate: frozenset[FrameType] = field(default_factory=frozenset)
-
-
-NO_FAULTS = PassFaults()
+_T = TypeVar("_T")
+__all__ = ["NO_FAULTS", "DsrcPass", "PassFaults", "StepResult", "TearPoint"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +120,15 @@ def _issuer_info(raw: bytes) -> IssuerInfo:
 @lru_cache(maxsize=4096)
 def _vehicle_info(raw: bytes) -> VehicleInfo:
     return decode_vehicle_info(raw)
+
+
+def _known_or_decoded(raw: bytes, known: tuple[bytes, _T] | None,
+                      decode: Callable[[bytes], _T]) -> _T:
+    """`decode(raw)`, taking the device's own typed value when `raw` is exactly its encoding
+    (the bytes were made from that value, so the result is the same without the parse)."""
+    if known is not None and raw == known[0]:
+        return known[1]
+    return decode(raw)
 
 
 def _transfer_length(overhead: int, sizes: Sequence[int]) -> int:
@@ -304,7 +277,7 @@ class DsrcPass:
             if not answer.ok:
                 return self._b4(result.done_at, error, vehicle)
         try:
-            issuer = _issuer_info(answers[1].data)
+            issuer = _known_or_decoded(answers[1].data, self._known_issuer(), _issuer_info)
             raw_record = answers[2].data
             record = None if raw_record == _EMPTY_RECORD else decode_entry_exit(raw_record)
         except ProtocolError:
@@ -312,6 +285,10 @@ class DsrcPass:
         self.issuer_info = issuer
         self.balance = int.from_bytes(answers[3].data)
         return self._b4(result.done_at, B4Error.OK, vehicle, self.balance, issuer, record)
+
+    def _known_issuer(self) -> tuple[bytes, IssuerInfo] | None:
+        card = self.obu.card
+        return None if card is None else (card.issuer_raw, card.issuer_info)
 
     def _open_vehicle_file(self, rnd_rsu: bytes, response: GetSecureResponse
                            ) -> VehicleInfo | None:
@@ -326,7 +303,8 @@ class DsrcPass:
             except KeysError:
                 continue
             try:
-                return _vehicle_info(plain)
+                return _known_or_decoded(plain, (obu.vehicle_file, obu.vehicle_info),
+                                         _vehicle_info)
             except ProtocolError:
                 return None
         return None
