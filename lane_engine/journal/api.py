@@ -102,6 +102,9 @@ class Journal(Protocol):
     def mark_published(self, up_to_seq: int | Sequence[int]) -> int:
         """Mark entries published (all up to a sequence number, or the given ones); return count."""
 
+    def pending_count(self) -> int:
+        """Outbox entries not yet published."""
+
     def batch(self) -> AbstractContextManager[None]:
         """Group commit: every operation inside commits together, durably, at the end."""
 

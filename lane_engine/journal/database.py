@@ -4,6 +4,7 @@ and translation of every sqlite3 exception into `JournalError`."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,22 +19,25 @@ Row = tuple[Any, ...]
 
 
 class Database:
-    """A connection to one journal file (or ":memory:"), used from one thread.
+    """A connection to one journal file (or ":memory:").
 
     Writes happen inside `transaction()`; nested calls join the outermost one, which is the
-    group commit: one COMMIT (one fsync of the WAL) for everything inside it.
+    group commit: one COMMIT (one fsync of the WAL) for everything inside it. A lock lets
+    several threads (e.g. an executor off the event loop) share it: a transaction holds the
+    connection until it ends, so no thread sees or joins another's uncommitted writes.
     """
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = str(path)
         self._depth = 0
+        self._lock = threading.RLock()
         if self.path != MEMORY and not create and not Path(self.path).is_file():
             raise JournalError(f"journal not found: {self.path}")
         try:
             if self.path != MEMORY:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode: we issue BEGIN/COMMIT ourselves so nothing commits behind our back.
-            self._conn = sqlite3.connect(self.path, isolation_level=None)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
         try:
@@ -83,27 +87,28 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside commits together (durably) or not at all; nests by joining."""
-        if self._depth:
-            self._depth += 1
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._run("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield
-            finally:
-                self._depth -= 1
-            return
-        self._run("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
+            except BaseException:
+                self._depth = 0
+                self._rollback()
+                raise
             self._depth = 0
-            self._rollback()
-            raise
-        self._depth = 0
-        try:
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise JournalError(f"journal commit failed: {exc}") from exc
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise JournalError(f"journal commit failed: {exc}") from exc
 
     def _rollback(self) -> None:
         try:
@@ -121,23 +126,26 @@ class Database:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """All rows of a query."""
         try:
-            return self._run(sql, params).fetchall()
+            with self._lock:
+                return self._run(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise JournalError(f"journal query failed: {exc}") from exc
 
     def row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
         try:
-            found: Row | None = self._run(sql, params).fetchone()
+            with self._lock:
+                found: Row | None = self._run(sql, params).fetchone()
         except sqlite3.Error as exc:
             raise JournalError(f"journal query failed: {exc}") from exc
         return found
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement (inside `transaction()`); return the last inserted rowid."""
-        if not self._depth:
-            raise JournalError("journal write outside a transaction")
-        return self._run(sql, params).lastrowid or 0
+        with self._lock:
+            if not self._depth:
+                raise JournalError("journal write outside a transaction")
+            return self._run(sql, params).lastrowid or 0
 
     def integrity_check(self) -> list[str]:
         """SQLite's integrity check: ["ok"] for a sound file."""

@@ -48,7 +48,7 @@ class SqliteJournal:
     """The journal on an SQLite file (WAL, synchronous=FULL) or on ":memory:".
 
     Every public write commits before it returns, unless it runs inside `batch()`, which commits
-    once at the end. Not thread-safe: use it from the thread that made it.
+    once at the end. Threads may share it; each operation or batch runs alone.
     """
 
     def __init__(
@@ -82,7 +82,8 @@ class SqliteJournal:
         self._db.close()
 
     def batch(self) -> AbstractContextManager[None]:
-        """Group commit: every operation inside commits together, durably, at the end."""
+        """Group commit: every operation inside commits together, durably, at the end; an intent
+        written inside is durable (C6 may be sent) only once the batch has exited."""
         return self._db.transaction()
 
     def integrity_check(self) -> list[str]:

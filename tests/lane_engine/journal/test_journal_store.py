@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,20 @@ def test_durable_journal_uses_wal_and_full_sync(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+def test_lanes_on_worker_threads_share_one_journal(tmp_path: Path) -> None:
+    lanes = 8
+    with SqliteJournal(tmp_path / "j.sqlite3") as journal:
+
+        def lane(number: int) -> None:
+            for n in range(number * 100, number * 100 + 10):
+                with journal.batch():
+                    journal.open_intent(intent(n))
+                journal.close(debited(n))
+
+        with ThreadPoolExecutor(max_workers=lanes) as pool:
+            list(pool.map(lane, range(lanes)))
+        assert journal.open_intents() == []
+        assert len(journal.outbox_batch(1000)) == lanes * 10
+        assert journal.integrity_check() == ["ok"]
