@@ -8,13 +8,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.errors import JournalError
 from lane_engine.journal.api import (
     CloseResult,
     EntryState,
+    Journal,
     JournalEntry,
     JournalFilter,
     OutboxEntry,
@@ -339,3 +340,9 @@ def _where(selection: JournalFilter) -> tuple[str, list[Any]]:
             clauses.append(f"{column} {op} ?")
             params.append(value)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_protocol(journal: SqliteJournal) -> Journal:
+        return journal  # mypy checks that SqliteJournal is a Journal
