@@ -7,7 +7,7 @@ Files are read and written by `lane_engine.blacklist_file`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -68,9 +68,9 @@ def split_card_number(card: str) -> tuple[int, int]:
 
     Inverse of `protocols.records.card_number`: 4 network digits, then 16 serial digits.
     """
-    if len(card) != CARD_NUMBER_DIGITS or not (card.isascii() and card.isdigit()):
+    if len(card) != CARD_NUMBER_DIGITS or not card.isdigit() or not card.isascii():
         raise BlacklistError(f"card number {card!r} is not {CARD_NUMBER_DIGITS} decimal digits")
-    return int(card[:NETWORK_DIGITS]), int(card[NETWORK_DIGITS:])
+    return divmod(int(card), SERIAL_LIMIT)
 
 
 def format_card_number(network: int, serial: int) -> str:
@@ -151,6 +151,30 @@ def _remove_all(t_nets, t_sers, t_codes, bits, nets, sers):  # type: ignore[no-u
     return -1
 
 
+def _prober(nets: Networks, sers: Serials, codes: Codes, bits: int) -> Callable[[int, int], int]:
+    """The scalar lookup: pure-Python probing over memoryviews of the table, in a closure.
+
+    Measured on 10M entries: ~1 µs a lookup, most of it cache misses; a numba call costs ~0.7 µs
+    in dispatch alone, and indexing a memoryview yields a Python int ~2x faster than numpy does.
+    """
+    nets_view, sers_view, codes_view = nets.data, sers.data, codes.data
+    mask, shift = (1 << bits) - 1, 64 - bits
+    multiplier, network_shift, mask64 = _HASH_MULTIPLIER, _NETWORK_SHIFT, _MASK64
+    empty, tombstone = _EMPTY, _TOMBSTONE
+
+    def code_for(network: int, serial: int) -> int:
+        i = (((serial ^ (network << network_shift)) * multiplier) & mask64) >> shift
+        while True:
+            code: int = codes_view[i]
+            if code == empty:
+                return empty
+            if sers_view[i] == serial and nets_view[i] == network and code != tombstone:
+                return code
+            i = (i + 1) & mask
+
+    return code_for
+
+
 def _capacity_bits(used: int) -> int:
     bits = _MIN_CAPACITY_BITS
     while used > MAX_LOAD_FACTOR * (1 << bits):
@@ -168,17 +192,13 @@ class _Table:
     live: int
     tombstones: int
     bits: int
-    # memoryviews: indexing one gives a Python int ~2x faster than indexing the numpy array.
-    _nets_view: memoryview = field(init=False)
-    _sers_view: memoryview = field(init=False)
-    _codes_view: memoryview = field(init=False)
+    code_for: Callable[[int, int], int] = field(init=False)
+    """The reason code of (network, serial), or 0 when absent (see `_prober`)."""
 
     def __post_init__(self) -> None:
         for array in (self.nets, self.sers, self.codes):
             array.flags.writeable = False
-        object.__setattr__(self, "_nets_view", self.nets.data)
-        object.__setattr__(self, "_sers_view", self.sers.data)
-        object.__setattr__(self, "_codes_view", self.codes.data)
+        object.__setattr__(self, "code_for", _prober(self.nets, self.sers, self.codes, self.bits))
 
     @classmethod
     def build(cls, nets: Networks, sers: Serials, codes: Codes, room: int = 0) -> _Table:
@@ -192,23 +212,6 @@ class _Table:
             card = format_card_number(int(nets[duplicate]), int(sers[duplicate]))
             raise BlacklistError(f"entry {duplicate}: card {card} is listed twice")
         return cls(t_nets, t_sers, t_codes, added, 0, bits)
-
-    def code_for(self, network: int, serial: int) -> int:
-        """The reason code of (network, serial), or 0 when absent.
-
-        Pure Python over memoryviews: ~0.5 µs, where a numba call costs ~0.7 µs in dispatch alone.
-        """
-        codes, sers, nets = self._codes_view, self._sers_view, self._nets_view
-        mask = (1 << self.bits) - 1
-        key = serial ^ (network << _NETWORK_SHIFT)
-        i = ((key * _HASH_MULTIPLIER) & _MASK64) >> (64 - self.bits)
-        while True:
-            code: int = codes[i]
-            if code == _EMPTY:
-                return _EMPTY
-            if code != _TOMBSTONE and sers[i] == serial and nets[i] == network:
-                return code
-            i = (i + 1) & mask
 
     def live_entries(self) -> tuple[Networks, Serials, Codes]:
         """Copies of the live (network, serial, code) columns, in slot order."""
@@ -260,12 +263,16 @@ def _checked_columns(
     _out_of_range("network", nets, NETWORK_LIMIT)
     _out_of_range("serial", sers, SERIAL_LIMIT)
     _out_of_range("reason code", cods, 256)
-    unknown = np.flatnonzero(~_VALID_CODES[cods.astype(np.uint8)])
+    unknown = np.flatnonzero(~_VALID_CODES[cods.astype(np.uint8, copy=False)])
     if unknown.size:
         raise BlacklistError(
             f"entry {unknown[0]}: unknown reason code {int(cods[unknown[0]]):#04x}"
         )
-    return nets.astype(np.uint16), sers.astype(np.uint64), cods.astype(np.uint8)
+    return (
+        nets.astype(np.uint16, copy=False),
+        sers.astype(np.uint64, copy=False),
+        cods.astype(np.uint8, copy=False),
+    )
 
 
 def _columns_of(entries: Iterable[tuple[str, int]]) -> tuple[Networks, Serials, Codes]:
