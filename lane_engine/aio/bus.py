@@ -1,0 +1,91 @@
+"""The in-process event bus a lane application listens to: barrier, fee display, cash, RSU link.
+
+Core events and barrier commands pass through unchanged, wrapped in `LaneEvent` with the lane
+number and the time; the runtime adds its own events about the RSU connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RsuConnected:
+    """The TCP connection to the lane's RSU is up; the lane starts again (C0 -> B0)."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class RsuDisconnected:
+    """The connection to the RSU dropped or could not be made; the runtime will retry."""
+
+    detail: str
+    retry_in_s: float | None  # None while shutting down
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRejected:
+    """Bytes from the RSU that were not a good envelope or frame (logged, skipped)."""
+
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class LaneEvent:
+    """Something a lane did or saw: a core event, a barrier command or a runtime event."""
+
+    lane: int
+    at: float  # clock seconds
+    event: object
+
+
+Listener = Callable[[LaneEvent], None]
+
+
+class EventBus:
+    """Fan-out of lane events to callbacks and to async iterators (one queue per listener).
+
+    A slow iterator does not hold the lanes back: past `queue_size` waiting events, the oldest
+    are dropped for it and counted in `dropped`.
+    """
+
+    def __init__(self, queue_size: int = 10_000) -> None:
+        self._callbacks: list[Listener] = []
+        self._queues: list[asyncio.Queue[LaneEvent]] = []
+        self._queue_size = queue_size
+        self.dropped = 0
+
+    def subscribe(self, callback: Listener) -> Callable[[], None]:
+        """Call `callback` for every event; returns the function that unsubscribes it."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback)
+
+    @asynccontextmanager
+    async def listen(self) -> AsyncIterator[AsyncIterator[LaneEvent]]:
+        """`async with bus.listen() as events: async for event in events: ...`"""
+        queue: asyncio.Queue[LaneEvent] = asyncio.Queue(self._queue_size)
+        self._queues.append(queue)
+
+        async def events() -> AsyncIterator[LaneEvent]:
+            while True:
+                yield await queue.get()
+
+        try:
+            yield events()
+        finally:
+            self._queues.remove(queue)
+
+    def publish(self, event: LaneEvent) -> None:
+        """Hand `event` to every listener now (callbacks run synchronously, in order)."""
+        for callback in list(self._callbacks):
+            callback(event)
+        for queue in self._queues:
+            if queue.full():
+                queue.get_nowait()
+                self.dropped += 1
+            queue.put_nowait(event)

@@ -1,0 +1,168 @@
+"""One lane and its RSU over TCP: connect, start the lane (C0 -> B0), feed frames and timers to
+the core, reconnect with back-off, and settle what is in flight when the link or the process ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from lane_engine.aio.bus import FrameRejected, RsuConnected, RsuDisconnected
+from lane_engine.aio.clock import Clock, Random, Sleep, backoff_delay, sleep_or_stop
+from lane_engine.aio.executor import EffectExecutor
+from lane_engine.aio.link import Garbled, RsuLink
+from lane_engine.config import LaneSettings, PlazaConfig
+from lane_engine.core.effects import Effect
+from lane_engine.core.lane import Lane
+from lane_engine.core.machine import LaneState
+from protocols.envelope import EnvelopeKind
+
+#: A purchase is in flight: its intent is journaled and the card may be debited.
+IN_FLIGHT = frozenset({LaneState.PURCHASING, LaneState.RECOVERING})
+#: The lane is serving an OBU.
+BUSY = IN_FLIGHT | {LaneState.READING}
+_READ_SIZE = 65536
+#: Enough timer rounds to take any state to READY (read, purchase, every C8).
+_ABANDON_ROUNDS = 32
+
+#: Builds the lane for a new connection; the argument is the transaction counter to resume.
+LaneFactory = Callable[[int], Lane]
+
+
+class LaneRunner:
+    """Drives one lane against its RSU for the life of the process."""
+
+    def __init__(
+        self,
+        settings: LaneSettings,
+        config: PlazaConfig,
+        make_lane: LaneFactory,
+        executor: EffectExecutor,
+        *,
+        clock: Clock,
+        rng: Random,
+        sleep: Sleep = asyncio.sleep,
+        first_transaction: int = 0,
+    ) -> None:
+        self.settings = settings
+        self._config = config
+        self._make_lane = make_lane
+        self._executor = executor
+        self._clock = clock
+        self._rng = rng
+        self._sleep = sleep
+        self._counter = first_transaction
+        self.lane: Lane | None = None
+        self.connected = False
+        self.connections = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect, serve and reconnect until `stop` is set; return once everything is settled."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(self.settings.rsu_host, self.settings.rsu_port),
+                    self._config.timeouts.connect_s,
+                )
+            except OSError as exc:  # TimeoutError is an OSError
+                failures += 1
+                await self._pause(failures, f"cannot connect: {exc or type(exc).__name__}", stop)
+                continue
+            failures = 0
+            why = await self._serve(reader, writer, stop)
+            if not stop.is_set():
+                failures = 1
+                await self._pause(failures, why, stop)
+
+    async def _pause(self, failures: int, why: str, stop: asyncio.Event) -> None:
+        delay = backoff_delay(failures, self._config.reconnect, self._rng)
+        self._executor.emit(RsuDisconnected(why, delay))
+        await sleep_or_stop(delay, stop, self._sleep)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stop: asyncio.Event
+    ) -> str:
+        """One connection; returns why it ended."""
+        link = RsuLink(writer, self.settings.envelope)
+        lane = self.lane = self._make_lane(self._counter)
+        self.connected = True
+        self.connections += 1
+        self._executor.emit(RsuConnected(self.settings.rsu_host, self.settings.rsu_port))
+        read = asyncio.ensure_future(reader.read(_READ_SIZE))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await self._execute(lane.start(self._clock.time()), link)
+            return await self._loop(lane, link, reader, read, stopping)
+        except OSError as exc:
+            return f"connection failed: {exc or type(exc).__name__}"
+        finally:
+            read.cancel()
+            stopping.cancel()
+            self.connected = False
+            await self.abandon(lane)
+            self._counter = lane.last_transaction_counter
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            if stop.is_set():
+                self._executor.emit(RsuDisconnected("stopped", None))
+
+    async def _loop(self, lane: Lane, link: RsuLink, reader: asyncio.StreamReader,
+                    read: asyncio.Future[bytes], stopping: asyncio.Future[Any]) -> str:
+        drain_until: float | None = None
+        while True:
+            deadline = lane.get_timer()
+            waits: set[asyncio.Future[Any]] = {read}
+            if drain_until is None:
+                waits.add(stopping)
+            else:
+                if lane.state not in IN_FLIGHT:
+                    return "stopped"
+                deadline = drain_until if deadline is None else min(deadline, drain_until)
+            timeout = None if deadline is None else max(0.0, deadline - self._clock.time())
+            done, _ = await asyncio.wait(waits, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if stopping in done and drain_until is None:
+                # No new vehicles; let a purchase in flight settle by its own timers.
+                drain_until = self._clock.time() + self._config.timeouts.shutdown_s
+                await self._execute(lane.set_antenna(False), link)
+                continue
+            if read in done:
+                chunk = read.result()
+                if not chunk:
+                    return "the RSU closed the connection"
+                await self._on_bytes(chunk, lane, link)
+                read = asyncio.ensure_future(reader.read(_READ_SIZE))
+                continue
+            now = self._clock.time()
+            if drain_until is not None and now >= drain_until:
+                return "stopped with a purchase in flight"
+            await self._execute(lane.handle_timer(now), link)
+
+    async def _on_bytes(self, chunk: bytes, lane: Lane, link: RsuLink) -> None:
+        for item in link.feed(chunk):
+            if isinstance(item, Garbled):
+                self._executor.emit(FrameRejected(item.detail))
+                continue
+            effects = lane.receive_frame(item.frame, self._clock.time(), item.seq)
+            sent = await self._executor.execute(effects, link)
+            if sent == 0 and link.envelope is EnvelopeKind.BCC:
+                link.answer_empty()  # the legacy PC answers every RSU frame
+            await link.flush()
+
+    async def _execute(self, effects: list[Effect], link: RsuLink) -> None:
+        await self._executor.execute(effects, link)
+        await link.flush()
+
+    async def abandon(self, lane: Lane) -> None:
+        """The RSU is gone: run the lane's timers until it is idle, frames dropped. A purchase
+        in flight is closed UNRESOLVED (left for clearing); an OBU being read is let go."""
+        for _ in range(_ABANDON_ROUNDS):
+            deadline = lane.get_timer()
+            if lane.state not in BUSY or deadline is None:
+                return
+            effects = lane.handle_timer(max(self._clock.time(), deadline))
+            await self._executor.execute(effects, None)

@@ -1,0 +1,98 @@
+"""Executes a lane's effects in order: journal writes, frames to the RSU, events to the bus.
+
+The order of the core's effects is kept, with one wait: a frame that follows an `OpenIntent`
+leaves only once the intent is committed (the C6 never precedes its durable intent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from lane_engine.aio.bus import EventBus, LaneEvent
+from lane_engine.aio.clock import Clock
+from lane_engine.aio.committer import GroupCommitter
+from lane_engine.core.effects import (
+    CloseTransaction,
+    Effect,
+    OpenIntent,
+    RecordRefusal,
+    SendFrame,
+    UpdateIntent,
+)
+from lane_engine.core.outcomes import TransactionRecord
+from lane_engine.journal import SqliteJournal
+from protocols.frames import LaneFrame
+
+
+class FrameSink(Protocol):
+    """Where frames for the RSU go: one frame, one write."""
+
+    def send(self, frame: LaneFrame) -> None: ...
+
+
+def _open(record: TransactionRecord) -> Callable[[SqliteJournal], object]:
+    return lambda journal: journal.open_intent(record)
+
+
+def _update(record: TransactionRecord) -> Callable[[SqliteJournal], object]:
+    return lambda journal: journal.update_intent(
+        record.transaction_id, ctc=record.ctc, terminal_trans_serial=record.terminal_trans_serial,
+        psam_terminal_number=record.psam_terminal_number, alg_flag=record.alg_flag,
+        key_version=record.key_version, detail=record.detail,
+    )
+
+
+def _close(record: TransactionRecord) -> Callable[[SqliteJournal], object]:
+    return lambda journal: journal.close(record)
+
+
+def _refusal(record: TransactionRecord) -> Callable[[SqliteJournal], object]:
+    return lambda journal: journal.record_refusal(record)
+
+
+_JOURNAL_WRITES = {
+    OpenIntent: _open, UpdateIntent: _update, CloseTransaction: _close, RecordRefusal: _refusal,
+}
+
+
+class EffectExecutor:
+    """Runs the effects of one lane against the shared journal, its RSU link and the bus."""
+
+    def __init__(self, lane: int, committer: GroupCommitter, bus: EventBus, clock: Clock) -> None:
+        self.lane = lane
+        self._committer = committer
+        self._bus = bus
+        self._clock = clock
+        self.frames_sent = 0
+        self.frames_dropped = 0
+
+    async def execute(self, effects: Iterable[Effect], sink: FrameSink | None) -> int:
+        """Execute `effects` in order; frames go to `sink` (dropped when None, i.e. the RSU is
+        gone). Returns the number of frames sent."""
+        sent = 0
+        intent_waiting = False
+        for effect in effects:
+            kind = type(effect)
+            if kind is SendFrame:
+                if intent_waiting:
+                    await self._committer.durable()
+                    intent_waiting = False
+                if sink is None:
+                    self.frames_dropped += 1
+                    continue
+                sink.send(effect.frame)  # type: ignore[union-attr]
+                sent += 1
+                continue
+            write = _JOURNAL_WRITES.get(kind)
+            if write is not None:
+                self._committer.submit(write(effect.record))  # type: ignore[union-attr]
+                intent_waiting = intent_waiting or kind is OpenIntent
+                continue
+            self.emit(effect)
+        self.frames_sent += sent
+        return sent
+
+    def emit(self, event: object) -> None:
+        """Publish `event` on the bus as this lane's, stamped with the clock."""
+        self._bus.publish(LaneEvent(self.lane, self._clock.time(), event))

@@ -1,0 +1,275 @@
+"""A plaza: one process, many lanes, one journal (group commit), one station link.
+
+`run_plaza(config, stop=...)` is the whole process as a coroutine: the CLI runs it with signal
+handlers setting `stop`; a demo or a test runs it in its own event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+
+from lane_engine.aio import centre
+from lane_engine.aio.bus import EventBus, LaneEvent, RsuConnected, RsuDisconnected
+from lane_engine.aio.clock import Clock, Random, Sleep, SystemClock
+from lane_engine.aio.committer import GroupCommitter
+from lane_engine.aio.connection import LaneRunner
+from lane_engine.aio.data import LaneData, load_blacklist, load_fees, load_lane_data
+from lane_engine.aio.executor import EffectExecutor
+from lane_engine.config import LaneSettings, PlazaConfig
+from lane_engine.core.effects import RsuFaulted, RsuReady, TransactionUnresolved
+from lane_engine.core.lane import Lane
+from lane_engine.core.outcomes import ReasonCode
+from lane_engine.errors import LaneError
+from lane_engine.journal import JournalFilter, SqliteJournal
+from lane_engine.mqtt import MqttLink, Topics
+
+#: How many of the newest journal entries are read to resume each lane's transaction counter.
+_RESUME_WINDOW = 1000
+
+
+class CentreUpdate:
+    """Event (plaza-wide, lane None): data from the centre was applied or refused."""
+
+    __slots__ = ("applied", "detail", "kind", "version")
+
+    def __init__(self, kind: str, applied: bool, version: str, detail: str = "") -> None:
+        self.kind, self.applied, self.version, self.detail = kind, applied, version, detail
+
+    def __repr__(self) -> str:
+        state = "applied" if self.applied else "refused"
+        return f"CentreUpdate({self.kind} {self.version} {state} {self.detail})".rstrip()
+
+
+class Plaza:
+    """The lanes of one station in one process."""
+
+    def __init__(
+        self,
+        config: PlazaConfig,
+        *,
+        bus: EventBus | None = None,
+        clock: Clock | None = None,
+        rng: Random | None = None,
+        sleep: Sleep = asyncio.sleep,
+        data: LaneData | None = None,
+    ) -> None:
+        self.config = config
+        self.bus = bus or EventBus()
+        self.clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self._data = data
+        self.runners: dict[int, LaneRunner] = {}
+        self.link: MqttLink | None = None
+        self.failure: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def data(self) -> LaneData:
+        """The versions in force."""
+        assert self._data is not None, "the plaza is not running"
+        return self._data
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve every lane until `stop` is set, then settle, drain and close."""
+        self._stop = stop
+        config = self.config
+        if self._data is None:
+            self._data = load_lane_data(config)
+        journal = SqliteJournal(config.journal, clock=self.clock.time)
+        try:
+            counters = self._recover(journal)
+            committer = GroupCommitter(journal, on_commit=self._committed,
+                                       on_failure=self._failed)
+            if config.mqtt is not None:
+                self.link = MqttLink(
+                    config.mqtt, Topics(config.network, config.station), config.client_id,
+                    [lane.number for lane in config.lanes], journal,
+                    on_centre=self.apply_centre, reconnect=config.reconnect, rng=self._rng,
+                    sleep=self._sleep,
+                )
+            for settings in config.lanes:
+                executor = EffectExecutor(settings.number, committer, self.bus, self.clock)
+                self.runners[settings.number] = LaneRunner(
+                    settings, config, self._lane_factory(settings), executor, clock=self.clock,
+                    rng=self._rng, sleep=self._sleep,
+                    first_transaction=counters.get(settings.number, 0),
+                )
+            unsubscribe = self.bus.subscribe(self._on_event)
+            link_task = asyncio.ensure_future(self.link.run()) if self.link else None
+            for number in self.runners:
+                self._publish_status(number)
+            try:
+                await asyncio.gather(*(self._guarded(r.run(stop)) for r in self.runners.values()))
+                committer.flush()
+            finally:
+                unsubscribe()
+                if self.link is not None and link_task is not None:
+                    self.link.close(config.timeouts.drain_s)
+                    await link_task
+        finally:
+            journal.close_journal()
+        if self.failure is not None:
+            raise self.failure
+
+    # ------------------------------------------------------------ lanes
+
+    def _lane_factory(self, settings: LaneSettings) -> Callable[[int], Lane]:
+        lane_config = self.config.lane_config(settings)
+
+        def make(first_transaction: int) -> Lane:
+            data = self.data
+            return Lane(lane_config, data.policy, data.fees, data.blacklist,
+                        tac_verifier=data.verifier, first_transaction=first_transaction)
+
+        return make
+
+    async def _guarded(self, work: asyncio.Future[None] | object) -> None:
+        try:
+            await work  # type: ignore[misc]
+        except Exception as exc:  # one lane's fault stops the plaza, reported by run()
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.failure is None:
+            self.failure = exc
+        if self._stop is not None:
+            self._stop.set()
+
+    def _committed(self) -> None:
+        if self.link is not None:
+            self.link.wake()
+
+    def _recover(self, journal: SqliteJournal) -> dict[int, int]:
+        """Close intents a previous run left open (UNRESOLVED, for clearing) and find where
+        each lane's transaction counter stands."""
+        ours = {lane.number for lane in self.config.lanes}
+        for record in journal.open_intents():
+            if (record.lane_network, record.lane_station) != (self.config.network,
+                                                              self.config.station):
+                continue
+            result = journal.mark_unresolved_for_clearing(record.transaction_id,
+                                                          ReasonCode.RESULT_UNKNOWN)
+            self.bus.publish(LaneEvent(record.lane_number, self.clock.time(),
+                                       TransactionUnresolved(result.record)))
+        counters: dict[int, int] = {}
+        prefix = f"{self.config.network}-{self.config.station:05d}-"
+        for entry in journal.entries(JournalFilter(limit=_RESUME_WINDOW, newest_first=True)):
+            parts = entry.record.transaction_id.removeprefix(prefix).split("-")
+            if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
+                lane, counter = int(parts[0]), int(parts[1])
+                if lane in ours:
+                    counters[lane] = max(counters.get(lane, 0), counter)
+        return counters
+
+    # ------------------------------------------------------------ status
+
+    def status(self, lane: int) -> dict[str, object]:
+        """The lane's status as published on its status topic."""
+        runner = self.runners[lane]
+        data = self.data
+        return {
+            "lane": lane,
+            "status": "online",
+            "rsu": "connected" if runner.connected else "disconnected",
+            "lane_state": runner.lane.state.value if runner.lane is not None else "starting",
+            "mode": runner.settings.mode.name.lower(),
+            "policy_version": data.policy.version,
+            "fee_table_version": str(data.fees.version),
+            "blacklist_version": data.blacklist.version,
+            "at": round(self.clock.time(), 3),
+        }
+
+    def _publish_status(self, lane: int) -> None:
+        if self.link is not None:
+            self.link.set_status(lane, self.status(lane))
+
+    def _on_event(self, event: LaneEvent) -> None:
+        if event.lane in self.runners and isinstance(
+            event.event, RsuConnected | RsuDisconnected | RsuReady | RsuFaulted
+        ):
+            self._publish_status(event.lane)
+
+    # ------------------------------------------------------------ data from the centre
+
+    async def apply_centre(self, kind: str, payload: bytes) -> None:
+        """Apply one centre message (see `centre`); a bad one is refused and reported."""
+        try:
+            version = await self._apply(kind, payload)
+        except (LaneError, OSError, ValueError) as exc:
+            self.bus.publish(LaneEvent(None, self.clock.time(),  # type: ignore[arg-type]
+                                       CentreUpdate(kind, False, "", str(exc))))
+            return
+        if version is not None:
+            self.bus.publish(LaneEvent(None, self.clock.time(),  # type: ignore[arg-type]
+                                       CentreUpdate(kind, True, version)))
+            for lane in self.runners:
+                self._publish_status(lane)
+
+    async def _apply(self, kind: str, payload: bytes) -> str | None:
+        data = self.data
+        if kind == "blacklist/delta":
+            delta = centre.decode_blacklist_delta(payload)
+            updated = await asyncio.to_thread(centre.applied_delta, data.blacklist, delta)
+            if updated is None:
+                return None
+            self.replace_blacklist(updated)
+            return str(updated.version)
+        if kind == "policy":
+            policy = centre.decode_policy(payload)
+            if policy.version == data.policy.version:
+                return None
+            self.replace_policy(policy)
+            return policy.version
+        note = centre.decode_announcement(payload, kind)
+        if kind == "blacklist/full":
+            if int(note.version) <= data.blacklist.version:
+                return None
+            full = await asyncio.to_thread(load_blacklist, note.path)
+            self.replace_blacklist(data.blacklist.replaced_by(full))
+            return str(full.version)
+        if note.version == str(data.fees.version):
+            return None
+        fees = await asyncio.to_thread(load_fees, self.config, note.path)
+        if str(fees.version) != note.version:
+            raise ValueError(f"fee table {note.path} is version {fees.version}, "
+                             f"announced {note.version}")
+        self.replace_fee_schedule(fees)
+        return note.version
+
+    def replace_policy(self, policy: centre.Policy) -> None:
+        """Every lane uses `policy` from its next vehicle on."""
+        self.data.policy = policy
+        for runner in self.runners.values():
+            if runner.lane is not None:
+                runner.lane.replace_policy(policy)
+
+    def replace_fee_schedule(self, fees: object) -> None:
+        """Every lane uses `fees` from its next vehicle on."""
+        self.data.fees = fees  # type: ignore[assignment]
+        for runner in self.runners.values():
+            if runner.lane is not None:
+                runner.lane.replace_fee_schedule(fees)  # type: ignore[arg-type]
+
+    def replace_blacklist(self, blacklist: centre.Blacklist) -> None:
+        """Every lane uses `blacklist` from its next vehicle on."""
+        self.data.blacklist = blacklist
+        for runner in self.runners.values():
+            if runner.lane is not None:
+                runner.lane.replace_blacklist(blacklist)
+
+
+async def run_plaza(
+    config: PlazaConfig,
+    *,
+    stop: asyncio.Event | None = None,
+    bus: EventBus | None = None,
+    clock: Clock | None = None,
+    rng: Random | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Run a plaza until `stop` is set (or a fatal fault); returns once everything is settled."""
+    plaza = Plaza(config, bus=bus, clock=clock, rng=rng, sleep=sleep)
+    await plaza.run(stop or asyncio.Event())

@@ -1,0 +1,284 @@
+"""The lane process against a scripted RSU over TCP: start-up, a full exit transaction, an RSU
+dropping mid-transaction and coming back, graceful shutdown, start-up recovery, legacy envelope."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from tcp_rsu import LANE, ScriptedClock, ScriptedTcpRsu, plaza_config  # isort: skip (puts scripted_rsu on the path)
+from scripted_rsu import FEE, OBU, TERMINAL, b0, b1, b2, b4, b5  # isort: skip
+
+from lane_engine.aio import EventBus, LaneEvent, Plaza, RsuConnected, RsuDisconnected
+from lane_engine.config import PlazaConfig
+from lane_engine.core.effects import FeeDisplayed, OpenBarrier, RsuReady, TransactionUnresolved
+from lane_engine.core.ledger import amend
+from lane_engine.core.outcomes import Outcome, ReasonCode
+from lane_engine.journal import EntryState, SqliteJournal
+from protocols.envelope import EnvelopeKind
+from protocols.frames import (
+    AntennaControl,
+    Continue,
+    HeartbeatAnswer,
+    Initialise,
+    Purchase,
+    SetAntenna,
+    Stop,
+)
+
+DISCOUNTED = FEE * 95 // 100
+
+
+class Running:
+    def __init__(self, plaza: Plaza, stop: asyncio.Event, events: list[LaneEvent]) -> None:
+        self.plaza, self.stop, self.events = plaza, stop, events
+
+    def of(self, kind: type) -> list[object]:
+        return [e.event for e in self.events if isinstance(e.event, kind)]
+
+    async def wait_for(self, kind: type, count: int = 1, timeout: float = 5.0) -> list[object]:
+        async def enough() -> None:
+            while len(self.of(kind)) < count:
+                await asyncio.sleep(0.01)
+        await asyncio.wait_for(enough(), timeout)
+        return self.of(kind)
+
+
+@asynccontextmanager
+async def running(config: PlazaConfig) -> AsyncIterator[Running]:
+    stop, bus, events = asyncio.Event(), EventBus(), []
+    bus.subscribe(events.append)
+    plaza = Plaza(config, bus=bus, rng=random.Random(7), clock=ScriptedClock())
+    task = asyncio.create_task(plaza.run(stop))
+    try:
+        yield Running(plaza, stop, events)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def rsu() -> AsyncIterator[ScriptedTcpRsu]:
+    server = ScriptedTcpRsu()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def start_lane(rsu: ScriptedTcpRsu) -> Initialise:
+    await rsu.connected()
+    c0 = await rsu.expect(Initialise)
+    rsu.send(b0())
+    return c0  # type: ignore[return-value]
+
+
+async def sell_up_to_purchase(rsu: ScriptedTcpRsu) -> Purchase:
+    rsu.send(b2())
+    await rsu.expect(Continue)
+    rsu.send(b4())
+    return await rsu.expect(Purchase)  # type: ignore[return-value]
+
+
+def journal_at(config: PlazaConfig) -> SqliteJournal:
+    return SqliteJournal(config.journal, create=False)
+
+
+async def test_start_up_initialises_the_rsu_and_answers_heartbeats(
+    tmp_path: Path, rsu: ScriptedTcpRsu
+) -> None:
+    config = plaza_config(tmp_path, {LANE: rsu.port})
+    async with running(config) as run:
+        c0 = await start_lane(rsu)
+        ready = await run.wait_for(RsuReady)
+        rsu.send(b1())
+        assert await rsu.expect(HeartbeatAnswer) == HeartbeatAnswer(0)
+    assert c0.lane_mode == config.lanes[0].mode
+    assert ready[0].terminal_number == TERMINAL  # type: ignore[attr-defined]
+    assert run.of(RsuConnected) and run.of(RsuDisconnected)[-1].retry_in_s is None  # type: ignore[attr-defined]
+
+
+async def test_a_full_exit_transaction_is_journaled_before_its_c6_leaves(
+    tmp_path: Path, rsu: ScriptedTcpRsu
+) -> None:
+    config = plaza_config(tmp_path, {LANE: rsu.port})
+    open_when_c6_arrived: list[list[str]] = []
+
+    def check_intent(frame: object) -> None:
+        if isinstance(frame, Purchase):
+            with journal_at(config) as journal:
+                open_when_c6_arrived.append([r.transaction_id for r in journal.open_intents()])
+
+    rsu.on_frame.append(check_intent)
+    async with running(config) as run:
+        await start_lane(rsu)
+        c6 = await sell_up_to_purchase(rsu)
+        rsu.send(b5(c6.consume_money))
+        await rsu.expect(Continue)
+        opened = await run.wait_for(OpenBarrier)
+    shown = run.of(FeeDisplayed)
+    assert c6.consume_money == DISCOUNTED
+    assert [d.amount_fen for d in shown] == [DISCOUNTED]  # type: ignore[attr-defined]
+    transaction_id = opened[0].transaction_id  # type: ignore[attr-defined]
+    assert open_when_c6_arrived == [[transaction_id]]
+    with journal_at(config) as journal:
+        entry = journal.get(transaction_id)
+        assert entry is not None and entry.state is EntryState.CLOSED
+        assert entry.record.outcome is Outcome.DEBITED
+        assert entry.record.amount_debited == DISCOUNTED
+        assert journal.open_intents() == []
+        assert [e.record.transaction_id for e in journal.outbox_batch(10)] == [transaction_id]
+
+
+async def test_rsu_dropping_mid_purchase_closes_it_unresolved_and_the_lane_restarts(
+    tmp_path: Path, rsu: ScriptedTcpRsu
+) -> None:
+    config = plaza_config(tmp_path, {LANE: rsu.port})
+    async with running(config) as run:
+        await start_lane(rsu)
+        await run.wait_for(RsuReady)
+        await sell_up_to_purchase(rsu)
+        await rsu.drop()
+        await start_lane(rsu)  # the lane reconnects and starts again: C0 -> B0
+        await run.wait_for(RsuReady, count=2)
+        unresolved = await run.wait_for(TransactionUnresolved)
+        first_id = unresolved[0].record.transaction_id  # type: ignore[attr-defined]
+        c6 = await sell_up_to_purchase(rsu)  # the next vehicle on the new connection
+        rsu.send(b5(c6.consume_money, ctc=64))
+        await rsu.expect(Continue)
+        second = (await run.wait_for(OpenBarrier))[0].transaction_id  # type: ignore[attr-defined]
+    assert rsu.connections == 2
+    assert run.of(RsuDisconnected)[0].retry_in_s is not None  # type: ignore[attr-defined]
+    with journal_at(config) as journal:
+        assert journal.open_intents() == []
+        first = journal.get(first_id)
+        assert first is not None and first.record.outcome is Outcome.UNRESOLVED
+        assert first.record.reason is ReasonCode.RESULT_UNKNOWN
+        done = journal.get(second)
+        assert done is not None and done.record.outcome is Outcome.DEBITED
+    # The transaction counter goes on across the reconnection.
+    assert int(second.split("-")[3]) == int(first_id.split("-")[3]) + 1
+
+
+async def test_graceful_shutdown_turns_the_antenna_off_and_lets_the_purchase_finish(
+    tmp_path: Path, rsu: ScriptedTcpRsu
+) -> None:
+    config = plaza_config(tmp_path, {LANE: rsu.port})
+    async with running(config) as run:
+        await start_lane(rsu)
+        c6 = await sell_up_to_purchase(rsu)
+        run.stop.set()
+        assert await rsu.expect(SetAntenna) == SetAntenna(AntennaControl.OFF)
+        rsu.send(b5(c6.consume_money))
+        await rsu.expect(Continue)
+    with journal_at(config) as journal:
+        assert journal.open_intents() == []
+        (entry,) = journal.entries()
+        assert entry.record.outcome is Outcome.DEBITED
+
+
+async def test_shutdown_with_no_answer_closes_the_purchase_unresolved(
+    tmp_path: Path, rsu: ScriptedTcpRsu
+) -> None:
+    config = plaza_config(tmp_path, {LANE: rsu.port})
+    async with running(config) as run:
+        await start_lane(rsu)
+        await sell_up_to_purchase(rsu)
+        run.stop.set()
+        await rsu.expect(SetAntenna)
+        await rsu.expect(Stop)  # the purchase times out (no B5): the OBU is released
+    with journal_at(config) as journal:
+        assert journal.open_intents() == []
+        (entry,) = journal.entries()
+        assert entry.record.outcome is Outcome.UNRESOLVED
+
+
+async def test_intents_left_open_by_a_crash_are_closed_at_start_up(
+    tmp_path: Path, rsu: ScriptedTcpRsu
+) -> None:
+    config = plaza_config(tmp_path, {LANE: rsu.port})
+    async with running(config) as run:
+        await start_lane(rsu)
+        c6 = await sell_up_to_purchase(rsu)
+    # Simulate the crash: reopen the intent as a killed process would have left it.
+    with journal_at(config) as journal:
+        (entry,) = journal.entries()
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    config = plaza_config(crashed, {LANE: rsu.port})
+    with SqliteJournal(config.journal) as journal:
+        journal.open_intent(amend(entry.record, outcome=Outcome.UNRESOLVED, reason=ReasonCode.OK))
+    rsu.received = asyncio.Queue()  # forget the first run's last frames
+    async with running(config) as run:
+        await start_lane(rsu)
+        recovered = await run.wait_for(TransactionUnresolved)
+    assert recovered[0].record.transaction_id == entry.record.transaction_id  # type: ignore[attr-defined]
+    assert c6.consume_money == DISCOUNTED
+    with journal_at(config) as journal:
+        assert journal.open_intents() == []
+        closed = journal.get(entry.record.transaction_id)
+        assert closed is not None and closed.record.outcome is Outcome.UNRESOLVED
+        assert closed.record.recovered
+
+
+async def test_the_lane_keeps_trying_until_the_rsu_is_up(tmp_path: Path) -> None:
+    rsu = ScriptedTcpRsu()
+    await rsu.start()
+    port = rsu.port
+    await rsu.stop()  # nothing listens there yet
+    config = plaza_config(tmp_path, {LANE: port})
+    async with running(config) as run:
+        await run.wait_for(RsuDisconnected, count=3)
+        await rsu.start(port)
+        await start_lane(rsu)
+        await run.wait_for(RsuReady)
+    await rsu.stop()
+    delays = [d.retry_in_s for d in run.of(RsuDisconnected)[:3]]  # type: ignore[attr-defined]
+    assert delays[0] < delays[2] <= config.reconnect.max_s * (1 + config.reconnect.jitter)
+
+
+async def test_legacy_envelope_answers_every_frame_with_swapped_rsctl(tmp_path: Path) -> None:
+    rsu = ScriptedTcpRsu(EnvelopeKind.BCC)
+    await rsu.start()
+    config = plaza_config(tmp_path, {LANE: rsu.port}, envelope=EnvelopeKind.BCC)
+    try:
+        async with running(config) as run:
+            await rsu.connected()
+            rsctl, c0 = await asyncio.wait_for(rsu.received.get(), 5)
+            assert isinstance(c0, Initialise) and rsctl == 0x89
+            rsu.send(b0(), seq=0x28)
+            rsctl, answer = await asyncio.wait_for(rsu.received.get(), 5)
+            assert (rsctl, answer) == (0x82, None)  # B0 needs no data: the empty answer
+            await run.wait_for(RsuReady)
+            rsu.send(b1(), seq=0x38)
+            rsctl, answer = await asyncio.wait_for(rsu.received.get(), 5)
+            assert (rsctl, answer) == (0x83, HeartbeatAnswer(0))
+    finally:
+        await rsu.stop()
+
+
+async def test_one_plaza_serves_several_lanes_with_one_journal(tmp_path: Path) -> None:
+    servers = [ScriptedTcpRsu(), ScriptedTcpRsu()]
+    for server in servers:
+        await server.start()
+    config = plaza_config(tmp_path, {1: servers[0].port, 2: servers[1].port})
+    try:
+        async with running(config) as run:
+            purchases = []
+            for server in servers:
+                await start_lane(server)
+                purchases.append(await sell_up_to_purchase(server))
+            for server, c6 in zip(servers, purchases, strict=True):
+                server.send(b5(c6.consume_money, obu=OBU))
+                await server.expect(Continue)
+            await run.wait_for(OpenBarrier, count=2)
+    finally:
+        for server in servers:
+            await server.stop()
+    with journal_at(config) as journal:
+        lanes = sorted(e.record.lane_number for e in journal.entries())
+    assert lanes == [1, 2]
