@@ -394,7 +394,7 @@ class Blacklist:
     def applied(self, delta: BlacklistDelta) -> Blacklist:
         """This list with `delta` applied; a delta for another version is a BlacklistError.
 
-        Copy-and-insert with tombstones: costs a copy of the table (~0.2 s at 10M entries),
+        Copy-and-insert with tombstones: costs a copy of the table (~0.4 s at 10M entries),
         not a rebuild; the table is compacted when tombstones push it past the load limit.
         """
         if not delta_applies(self.version, delta.base_version):
