@@ -14,7 +14,8 @@ import pytest
 from tcp_rsu import LANE, ScriptedClock, ScriptedTcpRsu, plaza_config  # isort: skip (puts scripted_rsu on the path)
 from scripted_rsu import FEE, OBU, TERMINAL, b0, b1, b2, b4, b5  # isort: skip
 
-from lane_engine.aio import EventBus, LaneEvent, Plaza, RsuConnected, RsuDisconnected
+from lane_engine.aio.bus import EventBus, LaneEvent, RsuConnected, RsuDisconnected
+from lane_engine.aio.plaza import Plaza
 from lane_engine.config import PlazaConfig
 from lane_engine.core.effects import FeeDisplayed, OpenBarrier, RsuReady, TransactionUnresolved
 from lane_engine.core.ledger import amend
