@@ -58,6 +58,14 @@ class _DateTime(Adapter):
         return bcd.encode_datetime(obj)
 
 
+class _OptionalDateTime(Adapter):
+    def _decode(self, obj: bytes, context: Any, path: str) -> dt.datetime | None:
+        return bcd.decode_datetime(obj)
+
+    def _encode(self, obj: dt.datetime | None, context: Any, path: str) -> bytes:
+        return b"\x00" * 7 if obj is None else bcd.encode_datetime(obj)
+
+
 class _Plate(Adapter):
     def _decode(self, obj: bytes, context: Any, path: str) -> Plate:
         return Plate(obj)
@@ -130,6 +138,11 @@ def BcdDate() -> Construct:
 def BcdDateTime() -> Construct:
     """7-byte BCD ``yyyyMMddHHmmss`` as a naive `datetime.datetime` (all zero is refused)."""
     return _DateTime(Bytes(7))
+
+
+def OptionalBcdDateTime() -> Construct:
+    """7-byte BCD date-time where all zero means "none" (a failed B5 may carry no time)."""
+    return _OptionalDateTime(Bytes(7))
 
 
 def PlateBytes() -> Construct:

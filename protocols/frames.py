@@ -349,7 +349,7 @@ class TransactionResult:
     obu_id: int
     error_code: int  # B5Error where known
     psam_no: bytes  # 6: the PSAM terminal number
-    trans_time: dt.datetime
+    trans_time: dt.datetime | None  # None where a failed B5 carries an all-zero time
     trans_type: int  # TransType.COMPOSITE_PURCHASE
     alg_flag: int  # AlgFlag where known
     key_version: int

@@ -162,3 +162,18 @@ def test_unknown_enum_in_strict_field_is_a_frame_decode_error() -> None:
 def test_out_of_range_field_is_an_encode_error() -> None:
     with pytest.raises(FrameEncodeError, match="C8"):
         encode_frame(RefetchTac(obu_id=1, ep_serial=0x10000))
+
+
+def test_failed_b5_with_an_all_zero_time_still_reports_its_error_code() -> None:
+    golden_b5 = bytes.fromhex(
+        "b5652bc7a30001370004727f20210104171356090001570bf7dc003f00000023fa0a1dcf"
+    )
+    zero_time = bytearray(golden_b5)
+    zero_time[5] = 0x10  # ErrorCode: no radio reply
+    zero_time[12:19] = bytes(7)  # TransTime left all zero
+    for compiled in (True, False):
+        frame = decode_frame(bytes(zero_time), compiled=compiled)
+        assert frame.error_code == 0x10
+        assert frame.trans_time is None
+        assert frame.icc_pay_serial == 0x3F
+    assert encode_frame(decode_frame(bytes(zero_time))) == bytes(zero_time)
