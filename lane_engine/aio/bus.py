@@ -39,7 +39,7 @@ class FrameRejected:
 class LaneEvent:
     """Something a lane did or saw: a core event, a barrier command or a runtime event."""
 
-    lane: int
+    lane: int | None  # None: the plaza as a whole
     at: float  # clock seconds
     event: object
 

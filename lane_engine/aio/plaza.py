@@ -199,11 +199,11 @@ class Plaza:
         try:
             version = await self._apply(kind, payload)
         except (LaneError, OSError, ValueError) as exc:
-            self.bus.publish(LaneEvent(None, self.clock.time(),  # type: ignore[arg-type]
+            self.bus.publish(LaneEvent(None, self.clock.time(),
                                        CentreUpdate(kind, False, "", str(exc))))
             return
         if version is not None:
-            self.bus.publish(LaneEvent(None, self.clock.time(),  # type: ignore[arg-type]
+            self.bus.publish(LaneEvent(None, self.clock.time(),
                                        CentreUpdate(kind, True, version)))
             for lane in self.runners:
                 self._publish_status(lane)

@@ -1,0 +1,7 @@
+"""`python -m lane_engine`: the `lane-engine` command."""
+
+import sys
+
+from lane_engine.cli import main
+
+sys.exit(main(prog="python -m lane_engine"))
