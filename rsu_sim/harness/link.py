@@ -1,0 +1,85 @@
+"""One direction of a PC-RSU TCP link in virtual time: frames are encoded with the V3 envelope,
+may be corrupted on the way, and are decoded from the byte stream on the far side.
+
+Each frame is one write and one read (`pc-rsu.md` §1.1: frames are not coalesced), so the far
+side sees exactly the bytes the near side wrote, flipped where the fault mix says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from protocols.envelope import V3_HEADER_LENGTH, V3Packet, encode_v3
+from protocols.errors import FrameDecodeError
+from protocols.frame_codec import decode_frame, encode_frame
+from protocols.frames import Frame
+from protocols.stream import StreamDecoder
+
+Deliver = Callable[[Frame, int, float], None]
+
+
+def corrupt(raw: bytes, rng: np.random.Generator) -> bytes:
+    """`raw` with one byte of DATA or CRC flipped (our decision: the header is spared, so that a
+    corruption costs the frame it hits and a corrupted LEN cannot stall the stream)."""
+    index = int(rng.integers(V3_HEADER_LENGTH, len(raw)))
+    mask = int(rng.integers(1, 256))
+    return raw[:index] + bytes([raw[index] ^ mask]) + raw[index + 1:]
+
+
+@dataclass(slots=True)
+class LinkStats:
+    """What one direction of the link carried."""
+
+    frames: int = 0
+    bytes: int = 0
+    corrupted: int = 0
+    rejected: int = 0  # byte runs the decoder refused (bad CRC, garbage)
+    undecodable: int = 0  # good envelopes whose DATA is not a frame
+
+
+class ByteLink:
+    """Frames in at one end, frames out at the other `latency_s` later, through real bytes."""
+
+    def __init__(self, schedule: Callable[[float, Callable[[float], None]], None],
+                 deliver: Deliver, latency_s: float, corrupt_probability: float,
+                 rng: np.random.Generator) -> None:
+        self._schedule = schedule
+        self._deliver = deliver
+        self._latency = latency_s
+        self._corrupt_p = corrupt_probability
+        self._rng = rng
+        self._decoder = StreamDecoder()
+        self.stats = LinkStats()
+
+    def reconnect(self) -> None:
+        """A new TCP connection: bytes in flight on the old one are lost to the new decoder."""
+        self._decoder = StreamDecoder()
+
+    def send(self, frame: Frame, seq: int, at: float) -> None:
+        """Write `frame` with V3 SEQ `seq` at `at`; it is read `latency_s` later."""
+        raw = encode_v3(seq, encode_frame(frame))
+        stats = self.stats
+        stats.frames += 1
+        stats.bytes += len(raw)
+        if self._corrupt_p and self._rng.random() < self._corrupt_p:
+            raw = corrupt(raw, self._rng)
+            stats.corrupted += 1
+        decoder = self._decoder
+        self._schedule(at + self._latency, lambda now: self._read(decoder, raw, now))
+
+    def _read(self, decoder: StreamDecoder, raw: bytes, now: float) -> None:
+        if decoder is not self._decoder:
+            return  # written on a connection that has since been dropped
+        for item in decoder.feed(raw):
+            if not isinstance(item, V3Packet):
+                self.stats.rejected += 1
+                continue
+            try:
+                frame = decode_frame(item.data)
+            except FrameDecodeError:
+                self.stats.undecodable += 1
+                continue
+            self._deliver(frame, item.seq, now)
