@@ -331,6 +331,7 @@ class Lane(Settling):
             local.isoformat(),
             card_number=card.card_number if card is not None else "",
             card_type=card.card_type if card is not None else 0,
+            card_issuer_code=card.issuer_code.hex().upper() if card is not None else "",
             plate=vehicle.plate.text if vehicle is not None else "",
             vehicle_class=vehicle.vehicle_class if vehicle is not None else 0,
             entry_network=entry.network if entry is not None and self._is_exit else "",

@@ -133,6 +133,9 @@ class TransactionRecord:
     blacklist_version: int = -1
     #: free text for the operator: the RSU error code, the blacklist reason, ...
     detail: str = ""
+    #: hex of the card's 4-byte issuer code (0015 bytes 4-7): with the card number, what clearing
+    #: needs to derive the card's TAC key
+    card_issuer_code: str = ""
 
     @property
     def idempotency_key(self) -> str:

@@ -138,6 +138,7 @@ def test_exit_a_card_is_debited_the_discounted_fee() -> None:
         NETWORK, STATION, LANE)
     assert purchase.station.time == int(clock.now)
     assert intent.outcome is Outcome.UNRESOLVED and intent.card_number == CARD
+    assert intent.card_issuer_code == "37010001"  # bytes 4-7 of the issuer identifier
     assert (intent.fee, intent.discounted_fee) == (FEE, DISCOUNTED)
     assert (intent.policy_version, intent.fee_table_version) == ("policy-3", "fees-7")
     assert on_b4[2] == FeeDisplayed(intent.transaction_id, 1, FEE, DISCOUNTED, 0)
