@@ -1,14 +1,17 @@
 """One lane's RSU at the asyncio edge: its TCP port, its lane connection, its timers.
 
 The sans-IO `Rsu` does the work; `LaneServer` feeds it frames and vehicles at their times, wakes
-it at `get_timer()`, and writes every frame it sends in one socket write (the link faults of the
-scenario applied). Our decisions live in `RealTimeClock`, `LaneServer.accept`,
+it at `get_timer()`, and writes every frame it sends in one socket write. The scenario's faults
+are applied as the virtual-time harness applies them (its `pass_faults` for radio fades, early
+zone exits and duplicated session frames, its `corrupt` for bytes flipped on the link), and an
+RSU restart drops the lane's connection. Our decisions live in `RealTimeClock`, `LaneServer.accept`,
 `LaneServer.disconnected` and `FRAME_GAP_S`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -18,11 +21,13 @@ from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import UnknownFrame
 from protocols.stream import Rejected, StreamDecoder, StreamItem
 from rsu_sim.errors import SimError
+from rsu_sim.harness.link import corrupt
+from rsu_sim.harness.run import SimulationOptions, pass_faults
 from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, SendFrame
 from rsu_sim.model.scenario import Fault, FaultMix
 from rsu_sim.model.streams import VehicleArrival
 from rsu_sim.server_log import Direction, FrameLog, ServeSummary
-from rsu_sim.server_site import Site, SiteLane, pass_faults
+from rsu_sim.server_site import Site, SiteLane
 
 logger = logging.getLogger("rsu_sim.server")
 
@@ -30,6 +35,10 @@ logger = logging.getLogger("rsu_sim.server")
 #: lane reading one frame per socket read never finds two in its buffer (`pc-rsu.md` §1.1).
 FRAME_GAP_S = 0.005
 _READ_SIZE = 65536
+#: On stop, frames already queued for the lane are still written for up to this long.
+CLOSE_FLUSH_S = 1.0
+#: The harness's pass-fault mapping with nothing forced: the scenario's mix alone decides.
+_NO_FORCED_FAULTS = SimulationOptions()
 
 
 class ServeError(SimError):
@@ -85,6 +94,7 @@ class LaneServer:
         self._server: asyncio.Server | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._due = 0.0
+        self._last_sent: SendFrame | None = None
 
     # ------------------------------------------------------------ listening
 
@@ -98,7 +108,11 @@ class LaneServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
-        """Stop listening, drop the lane and stop the RSU's timers."""
+        """Stop listening, write what is queued (for at most `CLOSE_FLUSH_S`), drop the lane
+        and stop the RSU's timers."""
+        if self._conn is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._conn.outgoing.join(), CLOSE_FLUSH_S)
         if self._conn is not None:
             self._forget(self._conn, "server stopping")
         if self._timer is not None:
@@ -192,8 +206,8 @@ class LaneServer:
             self.disconnected("RSU restart (fault)")
         now = self._clock.now()
         obu = self._site.fleet.obu(arrival.vehicle)
-        self._apply(self.rsu.vehicle_arrived(now, obu, now + arrival.dwell_s,
-                                             pass_faults(arrival, self._faults)))
+        faults = pass_faults(arrival, self._site.scenario, self._rng, _NO_FORCED_FAULTS)
+        self._apply(self.rsu.vehicle_arrived(now, obu, now + arrival.dwell_s, faults))
 
     # ------------------------------------------------------------ effects and timers
 
@@ -214,18 +228,14 @@ class LaneServer:
         if conn is None:
             return  # no lane: nobody hears it
         raw = encode_v3(sent.seq, encode_frame(sent.frame))
-        corrupt, duplicate = (self._rng.random(2) < (self._faults.corrupted_tcp,
-                                                     self._faults.duplicate_frames)).tolist()
         wire = raw
-        if corrupt:
-            at = int(self._rng.integers(len(raw)))
-            flipped = raw[at] ^ int(self._rng.integers(1, 256))
-            wire = raw[:at] + bytes((flipped,)) + raw[at + 1:]
+        if self._faults.corrupted_tcp and self._rng.random() < self._faults.corrupted_tcp:
+            wire = corrupt(raw, self._rng)
             self._summary.corrupted_frames += 1
+        if self._last_sent == sent:
+            self._summary.duplicated_frames += 1  # the pass's duplicate-frame hook
+        self._last_sent = sent
         conn.outgoing.put_nowait((raw, wire))
-        if duplicate and sent.attempt == 0:
-            self._summary.duplicated_frames += 1
-            conn.outgoing.put_nowait((raw, wire))
 
     async def _write_loop(self, conn: _Connection) -> None:
         last = float("-inf")
@@ -243,6 +253,7 @@ class LaneServer:
                     self._log.note(self.lane_id, f"fault: TX corrupted on the wire, byte {at} "
                                                  f"{raw[at]:02x}->{wire[at]:02x}")
                 await conn.writer.drain()
+                conn.outgoing.task_done()
                 last = self._loop.time()
         except (ConnectionError, OSError) as exc:
             logger.info("lane %s: write failed: %s", self.lane_id, exc)
