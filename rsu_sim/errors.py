@@ -33,3 +33,7 @@ class DeviceError(SimError):
 
 class SimProtocolError(SimError):
     """The lane sent the simulated RSU something the PC-RSU protocol does not allow."""
+
+
+class OutputError(SimError):
+    """A run's output directory cannot be written or read."""

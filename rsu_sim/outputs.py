@@ -21,7 +21,7 @@ from keys.keyset import KeySet
 from keys.keyset_file import load_key_set, write_key_set
 from lane_engine.errors import LaneError
 from lane_engine.journal import EntryState, JournalEntry, SqliteJournal
-from rsu_sim.errors import SimError
+from rsu_sim.errors import OutputError
 from rsu_sim.model.obu import Fleet
 from rsu_sim.model.population import CardPopulation
 
@@ -31,10 +31,6 @@ KEYS_FILE = "keys.toml"
 CARDS_FILE = "cards.jsonl"
 SUMMARY_FILE = "summary.json"
 SCENARIO_FILE = "scenario.json"
-
-
-class OutputError(SimError):
-    """A run's output directory cannot be written or read."""
 
 
 @dataclass(frozen=True, slots=True)
