@@ -77,7 +77,7 @@ def _other_time(when: dt.datetime, field: int) -> dt.datetime:
     # One field of the BCD date-time changed, so one digit of MAC1's input changes.
     field %= 3
     if field == 0:
-        return when.replace(year=when.year + 1 if when.year < 2099 else 2000)
+        return when.replace(hour=(when.hour + 1) % 24)
     if field == 1:
         return when.replace(second=(when.second + 1) % 60)
     return when.replace(minute=(when.minute + 1) % 60)
