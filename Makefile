@@ -33,7 +33,9 @@ demo: $(STAMP)
 	$(BIN)/python -m rsu_sim.demo
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.report
+	$(BIN)/python -m pytest benchmarks/ --benchmark-only -q -p no:cacheprovider \
+	  --benchmark-max-time=0.3 --benchmark-json=benchmarks/results/raw.json
+	$(BIN)/python -m benchmarks.report benchmarks/results/raw.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

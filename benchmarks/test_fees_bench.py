@@ -1,0 +1,140 @@
+"""Fees: scalar lookup, batch pricing of 10M trips (numba vs numpy vs pure Python), and building
+the fee table for 200 and 2,000 stations (16 classes) vs scipy's Dijkstra, with peak memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from benchmarks.measure import peak_memory
+from benchmarks.shortest_paths import scipy_fee_array
+from lane_engine.core.policy import Policy
+from lane_engine.fees.batch import (
+    PricedTrips,
+    price_trips,
+    price_trips_numpy,
+    price_trips_python,
+)
+from lane_engine.fees.builder import build_fee_table
+from lane_engine.fees.network import RoadNetwork
+from lane_engine.fees.synthetic import synthetic_network
+from lane_engine.fees.table import FeeTable
+
+TRIPS = 10_000_000
+#: Pure Python prices a 1 % sample; its time is scaled by 100 to the full 10M trips.
+PYTHON_SAMPLE = TRIPS // 100
+STATION_COUNTS = (200, 2_000)
+LOOKUPS = 10_000
+POLICY = Policy("bench")
+
+Pricer = Callable[[FeeTable, np.ndarray, np.ndarray, np.ndarray, Policy], PricedTrips]
+PRICERS: dict[str, Pricer] = {
+    "numba": price_trips, "numpy": price_trips_numpy, "python": price_trips_python,
+}
+_cold_numba_s: list[float] = []
+
+
+@pytest.fixture(scope="module")
+def networks() -> dict[int, RoadNetwork]:
+    return {n: synthetic_network(n, 1) for n in STATION_COUNTS}
+
+
+@pytest.fixture(scope="module")
+def tables(networks: dict[int, RoadNetwork]) -> dict[int, FeeTable]:
+    return {n: build_fee_table(net, "bench", "") for n, net in networks.items()}
+
+
+@pytest.fixture(scope="module")
+def trips(tables: dict[int, FeeTable]) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """10M random trips (exit, entry, class indices, int64) per table."""
+    rng = np.random.default_rng(7)
+    return {
+        n: (rng.integers(0, n, TRIPS), rng.integers(0, n, TRIPS), rng.integers(0, 16, TRIPS))
+        for n in tables
+    }
+
+
+def test_fee_lookup_scalar(benchmark, tables: dict[int, FeeTable]) -> None:  # type: ignore[no-untyped-def]
+    table = tables[2_000]
+    exit_network, exit_station = table.stations[0]
+    fee_slice = table.slice_for(exit_network, exit_station)
+    rng = np.random.default_rng(3)
+    probes = [(*table.stations[int(i)], int(c) + 1) for i, c in
+              zip(rng.integers(0, len(table.stations), LOOKUPS), rng.integers(0, 4, LOOKUPS),
+                  strict=True)]
+    fee = fee_slice.fee
+    found = benchmark(lambda: [fee(n, s, c) for n, s, c in probes])
+    assert all(f is not None and f >= 0 for f in found)
+    benchmark.group = "fees scalar lookup"
+    benchmark.extra_info.update(kind="fee lookup", impl="FeeSlice.fee", items_per_round=LOOKUPS,
+                                wall_us_per_item=benchmark.stats.stats.median / LOOKUPS * 1e6)
+
+
+def test_fee_lookup_scalar_dict_baseline(benchmark, tables: dict[int, FeeTable]) -> None:  # type: ignore[no-untyped-def]
+    table = tables[2_000]
+    fees = table.fees[0]
+    as_dict = {(*station, int(klass)): int(fees[i, k]) for i, station in enumerate(table.stations)
+               for k, klass in enumerate(table.classes)}
+    rng = np.random.default_rng(3)
+    probes = [(*table.stations[int(i)], int(c) + 1) for i, c in
+              zip(rng.integers(0, len(table.stations), LOOKUPS), rng.integers(0, 4, LOOKUPS),
+                  strict=True)]
+    get = as_dict.get
+    found = benchmark(lambda: [get(p) for p in probes])
+    assert all(f is not None for f in found)
+    benchmark.group = "fees scalar lookup"
+    benchmark.extra_info.update(kind="fee lookup", impl="dict (baseline)", items_per_round=LOOKUPS,
+                                wall_us_per_item=benchmark.stats.stats.median / LOOKUPS * 1e6)
+
+
+@pytest.mark.parametrize("stations", STATION_COUNTS)
+@pytest.mark.parametrize("impl", list(PRICERS))
+def test_batch_pricing(benchmark, tables, trips, impl: str, stations: int) -> None:  # type: ignore[no-untyped-def]
+    table, (exits, entries, classes) = tables[stations], trips[stations]
+    count = PYTHON_SAMPLE if impl == "python" else TRIPS
+    exits, entries, classes = exits[:count], entries[:count], classes[:count]
+    pricer = PRICERS[impl]
+    if impl == "numba" and not _cold_numba_s:
+        # The first call in a process loads the compiled code from numba's cache.
+        start = time.perf_counter()
+        pricer(table, exits, entries, classes, POLICY)
+        _cold_numba_s.append(time.perf_counter() - start)
+    priced = benchmark.pedantic(pricer, args=(table, exits, entries, classes, POLICY),
+                                rounds=1 if impl == "python" else 3,
+                                warmup_rounds=0 if impl == "python" else 1, iterations=1)
+    sample = slice(0, 20_000)
+    reference = price_trips_python(table, exits[sample], entries[sample], classes[sample], POLICY)
+    for got, want in zip(priced, reference, strict=True):
+        assert np.array_equal(got[sample], want)
+    seconds = benchmark.stats.stats.median * TRIPS / count
+    benchmark.group = f"fees batch pricing 10M trips, {stations} stations"
+    benchmark.extra_info.update(
+        kind="batch pricing", impl=impl, stations=stations, trips_timed=count,
+        seconds_for_10m=seconds, ns_per_trip=seconds / TRIPS * 1e9,
+        scaled_from_sample=impl == "python",
+    )
+    if impl == "numba" and _cold_numba_s:
+        benchmark.extra_info["first_call_in_process_s"] = _cold_numba_s[0]
+
+
+BUILDERS: dict[str, Callable[[RoadNetwork], np.ndarray]] = {
+    "numba builder": lambda net: build_fee_table(net, "bench", "").fees,
+    "scipy dijkstra": scipy_fee_array,
+}
+
+
+@pytest.mark.parametrize("stations", STATION_COUNTS)
+@pytest.mark.parametrize("impl", list(BUILDERS))
+def test_fee_table_build(benchmark, networks, tables, impl: str, stations: int) -> None:  # type: ignore[no-untyped-def]
+    network, build = networks[stations], BUILDERS[impl]
+    fees, memory = peak_memory(lambda: build(network))
+    assert np.array_equal(fees, tables[stations].fees)  # both agree to the fen
+    del fees
+    benchmark.pedantic(build, args=(network,), rounds=3 if stations < 1_000 else 1, iterations=1)
+    benchmark.group = f"fees table build {stations} stations"
+    benchmark.extra_info.update(kind="fee table build", impl=impl, stations=stations,
+                                classes=16, **memory)
