@@ -313,6 +313,23 @@ async def test_duplicate_and_corrupted_frames_and_restarts_follow_the_fault_mix(
     assert summary.connections == 1  # the restart closed the lane's connection
 
 
+async def test_a_lane_hanging_up_mid_pass_leaves_no_vehicle_unaccounted() -> None:
+    async def lane_main(ports: Mapping[str, int]) -> None:
+        lane = await MiniLane.connect(ports[LANE.lane_id], answer=False)
+        await lane.initialise()
+        while not lane.frames(ObuFound):  # the second vehicle waits behind the first
+            chunk = await lane.reader.read(65536)
+            assert chunk
+            for item in lane.decoder.feed(chunk):
+                if isinstance(item, V3Packet):
+                    lane.received.append((item.seq, decode_frame(item.data)))
+        lane.close()
+
+    summary = await run_with_lane(scenario(arrivals=2, gap_s=0.2, speed_kmh=15.0), lane_main,
+                                  vehicles=2)
+    assert summary.ended[PassEnd.RESET] == 1 and summary.ended[PassEnd.NOT_SERVED] == 1
+
+
 async def test_without_a_lane_vehicles_drive_through_unserved() -> None:
     async def no_lane(_: Mapping[str, int]) -> None:
         return None
