@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -373,3 +374,31 @@ def test_a_log_line_gives_the_decoder_its_frame(lane_id: str, data: bytes, seq: 
     line = frame_line(dt.datetime(2024, 6, 1, 8, tzinfo=dt.UTC), lane_id, direction, raw)
     assert frame_hex_of_line(line) == raw.hex()
     assert len(line.split()) == 4 and line.split()[1] == log_lane_name(lane_id)
+
+
+_RUN_SERVE = """
+import argparse, sys
+from rsu_sim.server import add_serve_arguments, run_serve
+parser = argparse.ArgumentParser()
+add_serve_arguments(parser)
+sys.exit(run_serve(parser.parse_args(sys.argv[1:])))
+"""
+
+
+def test_sigterm_stops_the_command_with_a_summary(tmp_path: Path) -> None:
+    log = tmp_path / "frames.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _RUN_SERVE, "--scenario", "clean", "--port", "0",
+         "--frame-log", str(log)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        listening = [proc.stderr.readline() for _ in range(2)]
+        assert all("listening on 127.0.0.1:" in line for line in listening), listening
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert "passes ended 0" in out and "lane connections 0" in out
+    assert "stopped:" in log.read_text(encoding="utf-8")
