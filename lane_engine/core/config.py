@@ -18,6 +18,12 @@ def lane_local_time(now: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(now), LANE_TIME_ZONE).replace(tzinfo=None)
 
 
+def lane_unix_time(local: str) -> int:
+    """The UNIX seconds of a lane local time written as `lane_local_time(now).isoformat()`
+    (ValueError when `local` is not such a time)."""
+    return int(dt.datetime.fromisoformat(local).replace(tzinfo=LANE_TIME_ZONE).timestamp())
+
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """How long the lane waits for the RSU, in seconds of the injected clock."""

@@ -39,7 +39,13 @@ from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.core.policy import Policy, is_reread
 from lane_engine.core.ports import CardBlacklist, FeeSchedule, TacVerifier
 from lane_engine.core.pricing import Price, admit_entry, price_exit
-from lane_engine.core.settling import Pass, Settling, UnresolvedBook, other_obu
+from lane_engine.core.settling import (
+    Pass,
+    Settling,
+    UnresolvedBook,
+    committed_outcome,
+    other_obu,
+)
 from lane_engine.errors import LocalProtocolError
 from protocols.frames import (
     AntennaControl,
@@ -78,10 +84,12 @@ _Bound = tuple[Handler, frozenset[LaneState], LaneInput]
 
 
 class Lane(Settling):
-    """The transaction machine of one lane and its RSU.
+    """The transaction machine of one lane and its RSU, for the life of the lane: when the RSU
+    connection is lost (`connection_lost`) it starts again (`start`) and remembers its vehicles.
 
     Policy, fee schedule and blacklist are replaced as a whole (`replace_*`); the lane never
     alters them. A transaction priced before a replacement keeps the versions it was priced with.
+    The lanes of a plaza may share one `UnresolvedBook` (default: a book of this lane's own).
     """
 
     def __init__(
@@ -93,9 +101,11 @@ class Lane(Settling):
         *,
         tac_verifier: TacVerifier | None = None,
         first_transaction: int = 0,
+        unresolved: UnresolvedBook | None = None,
     ) -> None:
         self.config = config
         self._is_exit = config.mode == LaneMode.EXIT
+        self._mode = "exit" if self._is_exit else "entry"  # as in its records
         self._ids = TransactionIds(config, first_transaction)
         self._stamp = RecordStamp(config)
         self._verifier = tac_verifier
@@ -111,7 +121,7 @@ class Lane(Settling):
         self._last_replies: tuple[Any, ...] = ()
         self._completed: dict[int, tuple[int, str]] = {}  # obu_id -> (time, transaction_id)
         self._last_closed: tuple[int, str, bytes] | None = None  # obu_id, id, div factor
-        self._unresolved = UnresolvedBook()
+        self._unresolved = UnresolvedBook() if unresolved is None else unresolved
         # Per state, the handlers keyed by frame class (or START/TIMER): one C-level dict lookup
         # per frame on the hot path.
         self._by_state: dict[LaneState, dict[object, _Bound]] = {state: {} for state in LaneState}
@@ -150,8 +160,14 @@ class Lane(Settling):
         self._stamp.stamp(blacklist_version=blacklist.version)
 
     def start(self, now: float) -> list[Effect]:
-        """Initialise the RSU (C0); call once after the connection is up."""
+        """Initialise the RSU (C0); call once each time the connection is up."""
         return self._run_input(LaneInput.START, now)
+
+    def connection_lost(self, now: float) -> list[Effect]:
+        """The RSU connection is gone: a purchase in flight is closed UNRESOLVED with everything
+        known (and kept in the book for a later sighting), an OBU being read is lost; the lane is
+        back in STARTING, its re-read window and transaction counter kept."""
+        return self._run_input(LaneInput.CONNECTION_LOST, now)
 
     def set_antenna(self, on: bool) -> list[Effect]:
         """Switch the RSU's antenna (C4); the RSU answers with a B1. No state change."""
@@ -224,6 +240,19 @@ class Lane(Settling):
         return [SendFrame(initialise)]
 
     _on_initialise_timeout = _on_start
+
+    def _on_connection_lost(self, _: None, now: float) -> list[Effect]:
+        p, state = self._pass, self._state
+        effects: list[Effect] = []
+        if p is not None and state in (LaneState.PURCHASING, LaneState.RECOVERING):
+            effects = self._leave_unresolved(p, now, "the RSU connection was lost", stop=False)
+        elif p is not None:
+            effects = [ObuLost(p.obu_id)]
+        self._pass = None
+        # A new connection numbers its frames afresh: nothing of this one is a retransmission.
+        self._last_seq, self._last_frame, self._last_replies = None, None, ()
+        self._to(LaneState.STARTING)
+        return effects
 
     def _on_device_status(self, b0: DeviceStatus, now: float) -> list[Effect]:
         if b0.rsu_status != RsuStatus.NORMAL or not b0.psam_info:
@@ -308,11 +337,13 @@ class Lane(Settling):
         card, vehicle, entry = b4.issuer_info, b4.vehicle_info, b4.last_station
         effects: list[Effect] = []
         if self._unresolved and card is not None and b4.error_code == 0:
-            settled = self._unresolved.settle(card.card_number, entry, b4.card_rest_money)
+            settled = self._unresolved.settle(card.card_number, entry, b4.card_rest_money,
+                                              self.config.lane)
             if settled is not None:
                 effects += [CloseTransaction(settled), UnresolvedTransactionSettled(settled)]
-                if settled.outcome != Outcome.NOT_DEBITED:
-                    # The card's last write is this lane's: the vehicle already paid this trip.
+                if settled.outcome != Outcome.NOT_DEBITED and settled.mode == self._mode:
+                    # The card's last write is the one a lane like this one makes here: the
+                    # vehicle already passed (paid its trip, or entered) through this plaza.
                     return effects + self._release_settled(p, settled, now)
         refusal = decisions.card_refusal(b4, local.date(), self._blacklist)
         price: Price | tuple[ReasonCode, str]
@@ -355,7 +386,7 @@ class Lane(Settling):
             record, reason=price.reason, flags=price.flags, vehicle_class=price.vehicle_class,
             fee=price.fee, discounted_fee=price.discounted_fee, cash_fee=price.cash_fee,
         )
-        p.priced(intent, price, written, entry, self._committed_outcome(price))
+        p.priced(intent, price, written, entry, committed_outcome(self._is_exit, price.reason))
         self._to(LaneState.PURCHASING, now + config.timeouts.purchase)
         purchase = Purchase(p.obu_id, p.div_factor, price.amount, local, written)
         effects += [
@@ -365,13 +396,6 @@ class Lane(Settling):
                          price.cash_fee),
         ]
         return effects
-
-    def _committed_outcome(self, price: Price) -> Outcome:
-        if not self._is_exit:
-            return Outcome.ENTRY_WRITTEN
-        if price.reason == ReasonCode.INSUFFICIENT_BALANCE:
-            return Outcome.CASH_REQUIRED
-        return Outcome.DEBITED
 
     def _release_settled(self, p: Pass, settled: TransactionRecord, now: float) -> list[Effect]:
         self._completed[p.obu_id] = (int(now), settled.transaction_id)

@@ -13,7 +13,11 @@ from enum import Enum
 class LaneState(Enum):
     """Where the lane stands with its RSU."""
 
-    #: created; C0 not sent yet
+    # Members are singletons compared by identity: hash them as such (C speed; the lane looks
+    # its state up on every frame, and Enum's own __hash__ is Python code).
+    __hash__ = object.__hash__
+
+    #: created, or the RSU connection was lost; C0 not sent yet
     STARTING = "starting"
     #: C0 sent, waiting for a good B0
     INITIALISING = "initialising"
@@ -28,10 +32,14 @@ class LaneState(Enum):
 
 
 class LaneInput(Enum):
-    """What drives the lane: a frame type from the RSU, the start call or a timer."""
+    """What drives the lane: a frame type from the RSU, the start call, a timer or the loss of
+    the RSU connection."""
+
+    __hash__ = object.__hash__  # as LaneState's: looked up on every start and timer
 
     START = "start"
     TIMER = "timer"
+    CONNECTION_LOST = "connection_lost"
     B0 = "B0"
     B1 = "B1"
     B2 = "B2"
@@ -77,6 +85,8 @@ TRANSITIONS: dict[tuple[LaneState, LaneInput], Transition] = {
     (S.RECOVERING, I.B2): _t("obu_found_while_settling", S.RECOVERING, S.READING, S.READY),
     (S.RECOVERING, I.B8): _t("tac_refetched", S.READY, S.RECOVERING),
     (S.RECOVERING, I.TIMER): _t("refetch_timeout", S.RECOVERING, S.READY),
+    # The RSU connection is gone: whatever was in flight is closed, the lane starts again.
+    **{(state, I.CONNECTION_LOST): _t("connection_lost", S.STARTING) for state in S},
 }
 
 

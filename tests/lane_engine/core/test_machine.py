@@ -35,8 +35,9 @@ FRAMES = [b0(), b0(status=2), b1(), b2(), b2(obu=0, error_code=0x80), b2(obu=7),
           b4(error_code=1), b4(obu=7), b5(100), b5(0, error_code=0x10), b5(0, error_code=0x21),
           b8(), b8(0x10), b8(0x20), UnknownFrame(b"\xb9"), UnknownFrame(b"")]
 
+LOSE_CONNECTION, START_AGAIN = len(FRAMES), len(FRAMES) + 1  # steps that are not frames
 steps = st.lists(
-    st.tuples(st.sampled_from(range(len(FRAMES))), st.floats(0, 3), st.integers(0, 9),
+    st.tuples(st.sampled_from(range(len(FRAMES) + 2)), st.floats(0, 3), st.integers(0, 9),
               st.booleans()),
     max_size=40,
 )
@@ -52,8 +53,15 @@ def test_no_frame_sequence_crashes_the_lane(script: list[tuple[int, float, int, 
         clock.advance(delay)
         if fire_timer and lane.get_timer() is not None:
             lane.handle_timer(clock.now)
-        effects = lane.receive_frame(FRAMES[index], clock.now, seq=seq or None)
+        if index == LOSE_CONNECTION:
+            effects = lane.connection_lost(clock.now)
+            assert lane.state is LaneState.STARTING
+        elif index == START_AGAIN:
+            effects = lane.start(clock.now)
+        else:
+            effects = lane.receive_frame(FRAMES[index], clock.now, seq=seq or None)
         for effect in effects:
             if isinstance(effect, ProtocolViolation):
                 assert effect.state in {s.value for s in LaneState}
-        assert (lane.get_timer() is None) == (lane.state in (LaneState.READY,))
+        assert (lane.get_timer() is None) == (lane.state in (LaneState.READY,
+                                                             LaneState.STARTING))
