@@ -95,6 +95,7 @@ class LaneServer:
         self._timer: asyncio.TimerHandle | None = None
         self._due = 0.0
         self._last_sent: SendFrame | None = None
+        self._closed = False
 
     # ------------------------------------------------------------ listening
 
@@ -108,18 +109,20 @@ class LaneServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
-        """Stop listening, write what is queued (for at most `CLOSE_FLUSH_S`), drop the lane
-        and stop the RSU's timers."""
-        if self._conn is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._conn.outgoing.join(), CLOSE_FLUSH_S)
-        if self._conn is not None:
-            self._forget(self._conn, "server stopping")
+        """Stop listening and the RSU's timers, write what is queued (for at most
+        `CLOSE_FLUSH_S`), then drop the lane."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         if self._server is not None:
             self._server.close()
+        if self._conn is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._conn.outgoing.join(), CLOSE_FLUSH_S)
+        if self._conn is not None:
+            self._forget(self._conn, "server stopping")
+        if self._server is not None:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -266,6 +269,8 @@ class LaneServer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._closed:
+            return
         due = self.rsu.get_timer()
         if due is not None:
             self._due = due
