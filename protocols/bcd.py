@@ -1,15 +1,23 @@
 """Packed BCD as the cards and frames use it: digit strings, dates `yyyymmdd`, date-times
 `yyyyMMddHHmmss`. Pure functions; the construct adapters built on them live in `protocols.fields`.
+
+Dates and times go through two lookup tables (byte → 0..99, 0..99 → byte) instead of hex text:
+they sit in every B2, B4, B5 and C6 frame.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from protocols.errors import RecordError
 
-_HEX_DIGITS = re.compile(r"[0-9A-Fa-f]*")
+#: value 0..99 of each BCD byte, -1 where a nibble is above 9 (OR-ing values keeps the -1)
+_VALUE_OF_BYTE = tuple(
+    (byte >> 4) * 10 + (byte & 0x0F) if byte >> 4 <= 9 and byte & 0x0F <= 9 else -1
+    for byte in range(256)
+)
+#: the BCD byte of each value 0..99
+_BYTE_OF_VALUE = tuple((value // 10) << 4 | value % 10 for value in range(100))
 
 
 def decode_digits(raw: bytes) -> str:
@@ -23,57 +31,66 @@ def decode_digits(raw: bytes) -> str:
 
 def encode_digits(digits: str, size: int) -> bytes:
     """The `size`-byte BCD form of a string of exactly 2*size digits (``A``-``F`` tolerated)."""
-    if len(digits) != 2 * size or not _HEX_DIGITS.fullmatch(digits):
-        raise RecordError(f"BCD field wants {2 * size} digits, got {digits!r}")
-    return bytes.fromhex(digits)
-
-
-def _strict_digits(raw: bytes, what: str) -> str:
-    text = raw.hex()
-    if not text.isdigit():
-        raise RecordError(f"{what} {text} is not BCD")
-    return text
+    error = RecordError(f"BCD field wants {2 * size} digits, got {digits!r}")
+    if len(digits) != 2 * size:
+        raise error
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        raise error from None
+    # fromhex skips whitespace between pairs: a string with any is short of `size` bytes
+    if len(raw) != size:
+        raise error
+    return raw
 
 
 def decode_date(raw: bytes) -> dt.date | None:
     """BCD ``yyyymmdd`` (4 bytes); all zero means "no date" and gives None."""
     if len(raw) != 4:
         raise RecordError(f"BCD date wants 4 bytes, got {len(raw)}")
-    if not any(raw):
+    c, y, m, d = raw
+    if not c | y | m | d:
         return None
-    text = _strict_digits(raw, "BCD date")
+    value = _VALUE_OF_BYTE
+    century, year, month, day = value[c], value[y], value[m], value[d]
+    if century | year | month | day < 0:
+        raise RecordError(f"BCD date {bytes(raw).hex()} is not BCD")
     try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        return dt.date(century * 100 + year, month, day)
     except ValueError as exc:
-        raise RecordError(f"BCD date {text} is not a calendar date") from exc
+        raise RecordError(f"BCD date {bytes(raw).hex()} is not a calendar date") from exc
 
 
 def encode_date(value: dt.date | None) -> bytes:
     """The 4-byte BCD form of `value`; None gives four zero bytes."""
     if value is None:
         return b"\x00" * 4
-    return bytes.fromhex(f"{value.year:04d}{value.month:02d}{value.day:02d}")
+    byte, year = _BYTE_OF_VALUE, value.year
+    return bytes((byte[year // 100], byte[year % 100], byte[value.month], byte[value.day]))
 
 
 def decode_datetime(raw: bytes) -> dt.datetime | None:
     """BCD ``yyyyMMddHHmmss`` (7 bytes) as a naive datetime; all zero gives None."""
     if len(raw) != 7:
         raise RecordError(f"BCD date-time wants 7 bytes, got {len(raw)}")
-    if not any(raw):
+    c, y, mo, d, h, mi, s = raw
+    if not c | y | mo | d | h | mi | s:
         return None
-    text = _strict_digits(raw, "BCD date-time")
+    value = _VALUE_OF_BYTE
+    century, year, month, day = value[c], value[y], value[mo], value[d]
+    hour, minute, second = value[h], value[mi], value[s]
+    if century | year | month | day | hour | minute | second < 0:
+        raise RecordError(f"BCD date-time {bytes(raw).hex()} is not BCD")
     try:
-        return dt.datetime(
-            int(text[:4]), int(text[4:6]), int(text[6:8]),
-            int(text[8:10]), int(text[10:12]), int(text[12:14]),
-        )
+        return dt.datetime(century * 100 + year, month, day, hour, minute, second)
     except ValueError as exc:
-        raise RecordError(f"BCD date-time {text} is not a valid time") from exc
+        raise RecordError(f"BCD date-time {bytes(raw).hex()} is not a valid time") from exc
 
 
 def encode_datetime(value: dt.datetime) -> bytes:
     """The 7-byte BCD form of `value` (wall-clock fields; microseconds are dropped)."""
-    v = value
-    return bytes.fromhex(
-        f"{v.year:04d}{v.month:02d}{v.day:02d}{v.hour:02d}{v.minute:02d}{v.second:02d}"
-    )
+    byte, year = _BYTE_OF_VALUE, value.year
+    return bytes((
+        byte[year // 100], byte[year % 100], byte[value.month], byte[value.day],
+        byte[value.hour], byte[value.minute], byte[value.second],
+    ))

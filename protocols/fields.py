@@ -1,90 +1,115 @@
 """construct field types shared by the frame and record codecs: BCD, plates, enums, records.
 
 Everything here turns raw bytes into the typed values of `protocols.frames` / `protocols.records`;
-problems raise `RecordError`, which the codecs translate at their boundary.
+problems raise `RecordError`, which the codecs translate at their boundary. Each field's
+conversion needs no context, so the flat codecs of `protocols.flat_codec` call it directly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+import struct
 from enum import IntEnum, IntFlag
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from construct import Adapter, Array, Bytes, Construct, ConstructError
 
 from protocols import bcd
 from protocols.errors import RecordError
+from protocols.flat_codec import FlatCodec, ValueAdapter, flat_codec
 from protocols.records import PLATE_LENGTH, Plate
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+T_contra = TypeVar("T_contra", contravariant=True)
 
-#: What parsing or building with construct may raise besides our own errors (construct documents
-#: that lookups can leak KeyError/IndexError); the codecs translate all of them at their boundary.
+#: What parsing or building with construct or struct may raise besides our own errors (construct
+#: documents that lookups can leak KeyError/IndexError); the codecs translate all of them at their
+#: boundary.
 FOREIGN_ERRORS: tuple[type[Exception], ...] = (
-    ConstructError, ValueError, KeyError, IndexError, TypeError, OverflowError, AttributeError,
+    ConstructError, struct.error, ValueError, KeyError, IndexError, TypeError, OverflowError,
+    AttributeError,
 )
 
 
-class _Digits(Adapter):
+class RecordDecoder(Protocol[T_co]):
+    """A record codec's decode function (`compiled=False`: construct's interpreted parser)."""
+
+    def __call__(self, raw: bytes, *, compiled: bool = True) -> T_co: ...
+
+
+class RecordEncoder(Protocol[T_contra]):
+    """A record codec's encode function (`compiled=False`: construct's builder)."""
+
+    def __call__(self, record: T_contra, *, compiled: bool = True) -> bytes: ...
+
+
+class _Digits(ValueAdapter):
     def __init__(self, size: int) -> None:
         super().__init__(Bytes(size))
         self.size = size
 
-    def _decode(self, obj: bytes, context: Any, path: str) -> str:
+    def decode_value(self, obj: bytes) -> str:
         return bcd.decode_digits(obj)
 
-    def _encode(self, obj: str, context: Any, path: str) -> bytes:
+    def encode_value(self, obj: str) -> bytes:
         return bcd.encode_digits(obj, self.size)
 
 
-class _Date(Adapter):
-    def _decode(self, obj: bytes, context: Any, path: str) -> dt.date | None:
+class _Date(ValueAdapter):
+    def decode_value(self, obj: bytes) -> dt.date | None:
         return bcd.decode_date(obj)
 
-    def _encode(self, obj: dt.date | None, context: Any, path: str) -> bytes:
+    def encode_value(self, obj: dt.date | None) -> bytes:
         return bcd.encode_date(obj)
 
 
-class _DateTime(Adapter):
-    def _decode(self, obj: bytes, context: Any, path: str) -> dt.datetime:
+class _DateTime(ValueAdapter):
+    def decode_value(self, obj: bytes) -> dt.datetime:
         value = bcd.decode_datetime(obj)
         if value is None:
             raise RecordError("BCD date-time is all zero")
         return value
 
-    def _encode(self, obj: dt.datetime, context: Any, path: str) -> bytes:
+    def encode_value(self, obj: dt.datetime) -> bytes:
         return bcd.encode_datetime(obj)
 
 
-class _OptionalDateTime(Adapter):
-    def _decode(self, obj: bytes, context: Any, path: str) -> dt.datetime | None:
+class _OptionalDateTime(ValueAdapter):
+    def decode_value(self, obj: bytes) -> dt.datetime | None:
         return bcd.decode_datetime(obj)
 
-    def _encode(self, obj: dt.datetime | None, context: Any, path: str) -> bytes:
+    def encode_value(self, obj: dt.datetime | None) -> bytes:
         return b"\x00" * 7 if obj is None else bcd.encode_datetime(obj)
 
 
-class _Plate(Adapter):
-    def _decode(self, obj: bytes, context: Any, path: str) -> Plate:
+class _Plate(ValueAdapter):
+    def decode_value(self, obj: bytes) -> Plate:
         return Plate(obj)
 
-    def _encode(self, obj: Plate, context: Any, path: str) -> bytes:
+    def encode_value(self, obj: Plate) -> bytes:
         if len(obj.raw) != PLATE_LENGTH:
             raise RecordError(f"plate holds {len(obj.raw)} bytes, wants {PLATE_LENGTH}")
         return obj.raw
 
 
-class _Enum(Adapter):
+class _Enum(ValueAdapter):
     def __init__(
         self, subcon: Construct, enum: type[IntEnum] | type[IntFlag], strict: bool
     ) -> None:
         super().__init__(subcon)
         self.enum = enum
         self.strict = strict
+        # Every value of a one-byte field is looked up once here; wider fields only their members.
+        candidates = range(256) if subcon.sizeof() == 1 else [int(m) for m in enum]
+        self._table: dict[int, int] = {}
+        for value in candidates:
+            with contextlib.suppress(RecordError):
+                self._table[value] = self._convert(value)
 
-    def _decode(self, obj: int, context: Any, path: str) -> int:
+    def _convert(self, obj: int) -> int:
         try:
             return self.enum(obj)
         except ValueError:
@@ -92,16 +117,20 @@ class _Enum(Adapter):
                 raise RecordError(f"{obj:#04x} is not a {self.enum.__name__}") from None
             return obj
 
-    def _encode(self, obj: int, context: Any, path: str) -> int:
+    def decode_value(self, obj: int) -> int:
+        value = self._table.get(obj)
+        return self._convert(obj) if value is None else value
+
+    def encode_value(self, obj: int) -> int:
         return int(obj)
 
 
-class _Record(Adapter):
+class _Record(ValueAdapter):
     def __init__(
         self,
         size: int,
-        decode: Callable[[bytes], Any],
-        encode: Callable[[Any], bytes],
+        decode: RecordDecoder[Any],
+        encode: RecordEncoder[Any],
         zero_is_none: bool,
     ) -> None:
         super().__init__(Bytes(size))
@@ -109,20 +138,28 @@ class _Record(Adapter):
         self.decode = decode
         self.encode = encode
         self.zero_is_none = zero_is_none
+        self._zero = bytes(size)
 
-    def _decode(self, obj: bytes, context: Any, path: str) -> Any:
-        if self.zero_is_none and not any(obj):
+    def decode_value(self, obj: bytes, compiled: bool = True) -> Any:
+        if self.zero_is_none and obj == self._zero:
             return None
-        return self.decode(obj)
+        return self.decode(obj, compiled=compiled)
 
-    def _encode(self, obj: Any, context: Any, path: str) -> bytes:
+    def encode_value(self, obj: Any, compiled: bool = True) -> bytes:
         if obj is None:
             if not self.zero_is_none:
                 raise RecordError("a record is required here")
-            return b"\x00" * self.size
-        raw = self.encode(obj)
+            return self._zero
+        raw = self.encode(obj, compiled=compiled)
         # A short form (the 43-byte 0015) travels zero-padded in its wider slot.
         return raw.ljust(self.size, b"\x00")
+
+    # construct's own paths use construct all the way down (the reference for the flat codecs)
+    def _decode(self, obj: bytes, context: Any, path: str) -> Any:
+        return self.decode_value(bytes(obj), compiled=False)
+
+    def _encode(self, obj: Any, context: Any, path: str) -> bytes:
+        return self.encode_value(obj, compiled=False)
 
 
 def BcdDigits(size: int) -> Construct:
@@ -159,8 +196,8 @@ def EnumField(
 
 def RecordField(
     size: int,
-    decode: Callable[[bytes], T],
-    encode: Callable[[T], bytes],
+    decode: RecordDecoder[T],
+    encode: RecordEncoder[T],
     *,
     zero_is_none: bool = False,
 ) -> Construct:
@@ -171,23 +208,32 @@ def RecordField(
 class TypedStruct:
     """One construct Struct bound to the frozen dataclass it produces, by field name.
 
-    `parse(..., compiled=True)` uses construct's compiled parser (built on first use); callers
-    check the length (and the envelope its checksum) before they call it.
+    `compiled=True` uses the flat codec generated from the Struct where it has fixed-size fields,
+    else construct's compiled parser (built on first use); `compiled=False` uses construct's
+    interpreted parser and builder. Callers check the length (and the envelope its checksum)
+    before they parse.
     """
 
-    def __init__(self, value_type: type[T], struct: Construct) -> None:
+    def __init__(self, value_type: type[T], struct_: Construct) -> None:
         self.value_type = value_type
-        self.struct = struct
+        self.struct = struct_
         self.names = tuple(f.name for f in dataclasses.fields(value_type))  # type: ignore[arg-type]
+        self.flat: FlatCodec | None = flat_codec(value_type, struct_, self.names)
         self._compiled: Construct | None = None
 
     def parse(self, raw: bytes, *, compiled: bool = True, **context: Any) -> Any:
-        """The dataclass value of `raw`; raises construct errors or RecordError."""
+        """The dataclass value of `raw`; raises construct or struct errors or RecordError."""
+        if compiled and self.flat is not None:
+            return self.flat.decode(raw)
         parser = self._compiled_parser() if compiled else self.struct
         return self.value_of(parser.parse(raw, **context))
 
-    def build(self, value: Any, **context: Any) -> bytes:
-        """The bytes of `value`; raises construct errors or RecordError."""
+    def build(self, value: Any, *, compiled: bool = True, **context: Any) -> bytes:
+        """The bytes of `value`; raises construct or struct errors or RecordError."""
+        if compiled and self.flat is not None:
+            if not isinstance(value, self.value_type):
+                raise RecordError(self._wrong_type(value))
+            return self.flat.encode(value)
         built: bytes = self.struct.build(self.fields_of(value), **context)
         return built
 
@@ -198,8 +244,11 @@ class TypedStruct:
     def fields_of(self, value: Any) -> dict[str, Any]:
         """The field mapping construct builds `value` from."""
         if not isinstance(value, self.value_type):
-            raise RecordError(f"wants a {self.value_type.__name__}, got {type(value).__name__}")
+            raise RecordError(self._wrong_type(value))
         return {name: getattr(value, name) for name in self.names}
+
+    def _wrong_type(self, value: Any) -> str:
+        return f"wants a {self.value_type.__name__}, got {type(value).__name__}"
 
     def _compiled_parser(self) -> Construct:
         if self._compiled is None:

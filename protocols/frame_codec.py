@@ -1,7 +1,8 @@
 """PC-RSU frames (an envelope's DATA) ⇄ typed values: one construct Struct per frame type.
 
 `decode_frame` checks the length of DATA against its type before any parser sees it, and only then
-uses construct's compiled parser. Every error is a `FrameDecodeError` or `FrameEncodeError`.
+uses the flat codec that `protocols.flat_codec` generates from the Struct (construct's interpreted
+parser on request). Every error is a `FrameDecodeError` or `FrameEncodeError`.
 """
 
 from __future__ import annotations
@@ -214,13 +215,16 @@ FRAME_LENGTHS: dict[FrameType, int] = {
 }
 
 
+#: the frame type of each known type byte (a dict lookup is cheaper than calling the IntEnum)
+_FRAME_TYPE_OF_BYTE: dict[int, FrameType] = {int(t): t for t in FrameType}
+
+
 def _context(frame_type: FrameType, length: int) -> dict[str, int]:
     """Checks the DATA length of `frame_type` and gives the counts the Struct needs."""
-    if frame_type in FRAME_LENGTHS:
-        if length != FRAME_LENGTHS[frame_type]:
-            raise FrameDecodeError(
-                f"{frame_type.name} frame is {length} bytes, wants {FRAME_LENGTHS[frame_type]}"
-            )
+    wanted = FRAME_LENGTHS.get(frame_type)
+    if wanted is not None:
+        if length != wanted:
+            raise FrameDecodeError(f"{frame_type.name} frame is {length} bytes, wants {wanted}")
         return {}
     if frame_type is FrameType.B0:
         extra = length - B0_FIXED_LENGTH
@@ -236,17 +240,18 @@ def decode_frame(data: bytes, *, compiled: bool = True) -> Frame:
     """The typed frame in an envelope's DATA; an unknown type byte gives `UnknownFrame`.
 
     A B1 never fails: shorter than its three status bytes it is kept whole as `UnknownFrame`.
-    `compiled=False` uses the interpreted parser (the results are the same).
+    `compiled=False` uses construct's interpreted parser (the results are the same); the default
+    uses the flat codec generated from the same Struct (construct's compiled parser for B0).
     """
     data = bytes(data)
     if not data:
         raise FrameDecodeError("empty DATA: no frame type byte")
-    try:
-        frame_type = FrameType(data[0])
-    except ValueError:
+    frame_type = _FRAME_TYPE_OF_BYTE.get(data[0])
+    if frame_type is None:
         return UnknownFrame(data)
     if frame_type is FrameType.B1 and len(data) < B1_MIN_LENGTH:
         return UnknownFrame(data)
+    # The length is checked here, before any parser (flat codecs above all) sees the bytes.
     context = _context(frame_type, len(data))
     try:
         frame: Frame = _STRUCTS[frame_type].parse(data, compiled=compiled, **context)
@@ -255,8 +260,12 @@ def decode_frame(data: bytes, *, compiled: bool = True) -> Frame:
     return frame
 
 
-def encode_frame(frame: Frame) -> bytes:
-    """The DATA bytes of `frame` (type byte first)."""
+def encode_frame(frame: Frame, *, compiled: bool = True) -> bytes:
+    """The DATA bytes of `frame` (type byte first).
+
+    `compiled=False` uses construct's builder (the bytes are the same); the default uses the flat
+    codec generated from the same Struct where there is one.
+    """
     if isinstance(frame, UnknownFrame):
         return frame.data
     frame_type = _TYPE_OF.get(type(frame))
@@ -266,7 +275,7 @@ def encode_frame(frame: Frame) -> bytes:
     if isinstance(frame, DeviceStatus):
         context["psam_count"] = len(frame.psam_info)
     try:
-        return _STRUCTS[frame_type].build(frame, **context)
+        return _STRUCTS[frame_type].build(frame, compiled=compiled, **context)
     except _CODEC_ERRORS as exc:
         raise FrameEncodeError(f"{frame_type.name} frame: {exc}") from exc
 

@@ -107,3 +107,62 @@ def test_plate_from_text_is_gbk_zero_padded_and_too_long_is_refused() -> None:
     assert Plate.from_text("鲁L71R86").raw == CAPTURED_0015[28:40]
     with pytest.raises(RecordError):
         Plate.from_text("鲁L71R86鲁L71R86")
+
+
+@pytest.mark.parametrize("kind", list(strategies.RECORDS))
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_flat_and_interpreted_record_codecs_agree(kind: str, data: st.DataObject) -> None:
+    strategy, encode, decode = strategies.RECORDS[kind]
+    record = data.draw(strategy)
+    raw = encode(record)
+    assert raw == encode(record, compiled=False)
+    noise = data.draw(strategies.raw(len(raw)))
+    for candidate in (raw, noise):
+        outcomes = []
+        for compiled in (True, False):
+            try:
+                outcomes.append(decode(candidate, compiled=compiled))
+            except RecordError:
+                outcomes.append(RecordError)
+        assert outcomes[0] == outcomes[1]
+
+
+def _reference_date(raw: bytes) -> Any:
+    """BCD as text, the way the layout is documented: None, a date, or RecordError."""
+    if not any(raw):
+        return None
+    text = raw.hex()
+    if not text.isdigit():
+        return RecordError
+    numbers = [int(text[:4])] + [int(text[i:i + 2]) for i in range(4, len(text), 2)]
+    try:
+        return dt.datetime(*numbers) if len(raw) == 7 else dt.date(*numbers)
+    except ValueError:
+        return RecordError
+
+
+_BCD_BYTES = st.sampled_from([0x00, 0x01, 0x09, 0x0A, 0x12, 0x19, 0x20, 0x23, 0x24, 0x29, 0x30,
+                              0x31, 0x59, 0x60, 0x99, 0x9A, 0xA0, 0xFF])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_BCD_BYTES | st.integers(0, 255), min_size=7, max_size=7).map(bytes))
+def test_bcd_dates_and_times_follow_the_text_reference(raw: bytes) -> None:
+    for decode, size in ((bcd.decode_date, 4), (bcd.decode_datetime, 7)):
+        try:
+            outcome: Any = decode(raw[:size])
+        except RecordError:
+            outcome = RecordError
+        assert outcome == _reference_date(raw[:size])
+
+
+@given(st.dates())
+def test_bcd_dates_encode_as_their_digits(value: dt.date) -> None:
+    assert bcd.encode_date(value).hex() == f"{value.year:04d}{value.month:02d}{value.day:02d}"
+
+
+@pytest.mark.parametrize("digits", ["12 4", " 234", "12\n4", "１２３４", "gh12"])
+def test_bcd_digits_refuse_whitespace_and_foreign_digits(digits: str) -> None:
+    with pytest.raises(RecordError):
+        bcd.encode_digits(digits, 2)
