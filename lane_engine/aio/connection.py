@@ -1,12 +1,14 @@
 """One lane and its RSU over TCP: connect, start the lane (C0 -> B0), feed frames and timers to
 the core, reconnect with back-off, and settle what is in flight when the link or the process ends.
+
+The lane lives as long as the process: a lost connection is told to it (`Lane.connection_lost`)
+and it starts again on the next, keeping what it knows of its vehicles.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from typing import Any
 
 from lane_engine.aio.bus import FrameRejected, RsuConnected, RsuDisconnected
@@ -21,40 +23,31 @@ from protocols.envelope import EnvelopeKind
 
 #: A purchase is in flight: its intent is journaled and the card may be debited.
 IN_FLIGHT = frozenset({LaneState.PURCHASING, LaneState.RECOVERING})
-#: The lane is serving an OBU.
-BUSY = IN_FLIGHT | {LaneState.READING}
 _READ_SIZE = 65536
-#: Enough timer rounds to take any state to READY (read, purchase, every C8).
-_ABANDON_ROUNDS = 32
-
-#: Builds the lane for a new connection; the argument is the transaction counter to resume.
-LaneFactory = Callable[[int], Lane]
 
 
 class LaneRunner:
-    """Drives one lane against its RSU for the life of the process."""
+    """Drives one lane against its RSU, over one connection after another, for the life of the
+    process."""
 
     def __init__(
         self,
         settings: LaneSettings,
         config: PlazaConfig,
-        make_lane: LaneFactory,
+        lane: Lane,
         executor: EffectExecutor,
         *,
         clock: Clock,
         rng: Random,
         sleep: Sleep = asyncio.sleep,
-        first_transaction: int = 0,
     ) -> None:
         self.settings = settings
         self._config = config
-        self._make_lane = make_lane
         self._executor = executor
         self._clock = clock
         self._rng = rng
         self._sleep = sleep
-        self._counter = first_transaction
-        self.lane: Lane | None = None
+        self.lane = lane
         self.connected = False
         self.connections = 0
 
@@ -87,7 +80,7 @@ class LaneRunner:
     ) -> str:
         """One connection; returns why it ended."""
         link = RsuLink(writer, self.settings.envelope)
-        lane = self.lane = self._make_lane(self._counter)
+        lane = self.lane
         self.connected = True
         self.connections += 1
         self._executor.emit(RsuConnected(self.settings.rsu_host, self.settings.rsu_port))
@@ -102,8 +95,8 @@ class LaneRunner:
             read.cancel()
             stopping.cancel()
             self.connected = False
-            await self.abandon(lane)
-            self._counter = lane.last_transaction_counter
+            # The RSU is gone: frames are dropped, the rest (journal, events) is executed.
+            await self._executor.execute(lane.connection_lost(self._clock.time()), None)
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
@@ -156,13 +149,3 @@ class LaneRunner:
     async def _execute(self, effects: list[Effect], link: RsuLink) -> None:
         await self._executor.execute(effects, link)
         await link.flush()
-
-    async def abandon(self, lane: Lane) -> None:
-        """The RSU is gone: run the lane's timers until it is idle, frames dropped. A purchase
-        in flight is closed UNRESOLVED (left for clearing); an OBU being read is let go."""
-        for _ in range(_ABANDON_ROUNDS):
-            deadline = lane.get_timer()
-            if lane.state not in BUSY or deadline is None:
-                return
-            effects = lane.handle_timer(max(self._clock.time(), deadline))
-            await self._executor.execute(effects, None)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
 
 from lane_engine.aio import centre
 from lane_engine.aio.bus import EventBus, LaneEvent, RsuConnected, RsuDisconnected
@@ -21,6 +20,7 @@ from lane_engine.config import LaneSettings, PlazaConfig
 from lane_engine.core.effects import RsuFaulted, RsuReady, TransactionUnresolved
 from lane_engine.core.lane import Lane
 from lane_engine.core.outcomes import ReasonCode
+from lane_engine.core.settling import UnresolvedBook
 from lane_engine.errors import LaneError
 from lane_engine.journal import JournalFilter, SqliteJournal
 from lane_engine.mqtt import MqttLink, Topics
@@ -62,6 +62,8 @@ class Plaza:
         self._sleep = sleep
         self._data = data
         self.runners: dict[int, LaneRunner] = {}
+        #: The UNRESOLVED purchases of every lane: a card may show up again at any of them.
+        self.unresolved = UnresolvedBook()
         self.link: MqttLink | None = None
         self.failure: BaseException | None = None
         self._stop: asyncio.Event | None = None
@@ -92,10 +94,10 @@ class Plaza:
                 )
             for settings in config.lanes:
                 executor = EffectExecutor(settings.number, committer, self.bus, self.clock)
+                lane = self._make_lane(settings, counters.get(settings.number, 0))
                 self.runners[settings.number] = LaneRunner(
-                    settings, config, self._lane_factory(settings), executor, clock=self.clock,
-                    rng=self._rng, sleep=self._sleep,
-                    first_transaction=counters.get(settings.number, 0),
+                    settings, config, lane, executor, clock=self.clock, rng=self._rng,
+                    sleep=self._sleep,
                 )
             unsubscribe = self.bus.subscribe(self._on_event)
             link_task = asyncio.ensure_future(self.link.run()) if self.link else None
@@ -116,15 +118,12 @@ class Plaza:
 
     # ------------------------------------------------------------ lanes
 
-    def _lane_factory(self, settings: LaneSettings) -> Callable[[int], Lane]:
-        lane_config = self.config.lane_config(settings)
-
-        def make(first_transaction: int) -> Lane:
-            data = self.data
-            return Lane(lane_config, data.policy, data.fees, data.blacklist,
-                        tac_verifier=data.verifier, first_transaction=first_transaction)
-
-        return make
+    def _make_lane(self, settings: LaneSettings, first_transaction: int) -> Lane:
+        """The lane for the life of the process, sharing the plaza's UNRESOLVED book."""
+        data = self.data
+        return Lane(self.config.lane_config(settings), data.policy, data.fees, data.blacklist,
+                    tac_verifier=data.verifier, first_transaction=first_transaction,
+                    unresolved=self.unresolved)
 
     async def _guarded(self, work: asyncio.Future[None] | object) -> None:
         try:
@@ -143,8 +142,9 @@ class Plaza:
             self.link.wake()
 
     def _recover(self, journal: SqliteJournal) -> dict[int, int]:
-        """Close intents a previous run left open (UNRESOLVED, for clearing) and find where
-        each lane's transaction counter stands."""
+        """Close intents a previous run left open (UNRESOLVED, for clearing; kept in the book
+        for a later sighting of their cards) and find where each lane's transaction counter
+        stands."""
         ours = {lane.number for lane in self.config.lanes}
         for record in journal.open_intents():
             if (record.lane_network, record.lane_station) != (self.config.network,
@@ -152,6 +152,8 @@ class Plaza:
                 continue
             result = journal.mark_unresolved_for_clearing(record.transaction_id,
                                                           ReasonCode.RESULT_UNKNOWN)
+            # The open intent, as priced (not the closed copy): what a sighting settles.
+            self.unresolved.remember_intent(record)
             self.bus.publish(LaneEvent(record.lane_number, self.clock.time(),
                                        TransactionUnresolved(result.record)))
         counters: dict[int, int] = {}
@@ -174,7 +176,7 @@ class Plaza:
             "lane": lane,
             "status": "online",
             "rsu": "connected" if runner.connected else "disconnected",
-            "lane_state": runner.lane.state.value if runner.lane is not None else "starting",
+            "lane_state": runner.lane.state.value,
             "mode": runner.settings.mode.name.lower(),
             "policy_version": data.policy.version,
             "fee_table_version": str(data.fees.version),
@@ -243,22 +245,19 @@ class Plaza:
         """Every lane uses `policy` from its next vehicle on."""
         self.data.policy = policy
         for runner in self.runners.values():
-            if runner.lane is not None:
-                runner.lane.replace_policy(policy)
+            runner.lane.replace_policy(policy)
 
     def replace_fee_schedule(self, fees: object) -> None:
         """Every lane uses `fees` from its next vehicle on."""
         self.data.fees = fees  # type: ignore[assignment]
         for runner in self.runners.values():
-            if runner.lane is not None:
-                runner.lane.replace_fee_schedule(fees)  # type: ignore[arg-type]
+            runner.lane.replace_fee_schedule(fees)  # type: ignore[arg-type]
 
     def replace_blacklist(self, blacklist: centre.Blacklist) -> None:
         """Every lane uses `blacklist` from its next vehicle on."""
         self.data.blacklist = blacklist
         for runner in self.runners.values():
-            if runner.lane is not None:
-                runner.lane.replace_blacklist(blacklist)
+            runner.lane.replace_blacklist(blacklist)
 
 
 async def run_plaza(

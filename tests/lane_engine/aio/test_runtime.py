@@ -12,12 +12,18 @@ from pathlib import Path
 import pytest
 
 from tcp_rsu import LANE, ScriptedClock, ScriptedTcpRsu, plaza_config  # isort: skip (puts scripted_rsu on the path)
-from scripted_rsu import FEE, OBU, TERMINAL, b0, b1, b2, b4, b5  # isort: skip
+from scripted_rsu import FEE, OBU, TERMINAL, b0, b1, b2, b4, b5, card  # isort: skip
 
 from lane_engine.aio.bus import EventBus, LaneEvent, RsuConnected, RsuDisconnected
 from lane_engine.aio.plaza import Plaza
 from lane_engine.config import PlazaConfig
-from lane_engine.core.effects import FeeDisplayed, OpenBarrier, RsuReady, TransactionUnresolved
+from lane_engine.core.effects import (
+    FeeDisplayed,
+    OpenBarrier,
+    RsuReady,
+    TransactionUnresolved,
+    UnresolvedTransactionSettled,
+)
 from lane_engine.core.ledger import amend
 from lane_engine.core.outcomes import Outcome, ReasonCode
 from lane_engine.journal import EntryState, SqliteJournal
@@ -78,11 +84,23 @@ async def start_lane(rsu: ScriptedTcpRsu) -> Initialise:
     return c0  # type: ignore[return-value]
 
 
-async def sell_up_to_purchase(rsu: ScriptedTcpRsu) -> Purchase:
+async def sell_up_to_purchase(rsu: ScriptedTcpRsu, obu: int = OBU, **b4_args: object) -> Purchase:
+    rsu.send(b2(obu))
+    await rsu.expect(Continue)
+    rsu.send(b4(obu=obu, **b4_args))  # type: ignore[arg-type]
+    return await rsu.expect(Purchase)  # type: ignore[return-value]
+
+
+#: Another vehicle: its own OBU and card.
+OTHER_OBU, OTHER_CARD = OBU + 1, card(card_serial="1901230211225129")
+
+
+async def see_the_card_again(rsu: ScriptedTcpRsu, c6: Purchase) -> Stop:
+    """The vehicle of `c6` comes back; its card holds the record that C6 wrote."""
     rsu.send(b2())
     await rsu.expect(Continue)
-    rsu.send(b4())
-    return await rsu.expect(Purchase)  # type: ignore[return-value]
+    rsu.send(b4(10_000 - c6.consume_money, last=c6.station))
+    return await rsu.expect(Stop)  # type: ignore[return-value]
 
 
 def journal_at(config: PlazaConfig) -> SqliteJournal:
@@ -148,8 +166,9 @@ async def test_rsu_dropping_mid_purchase_closes_it_unresolved_and_the_lane_resta
         await run.wait_for(RsuReady, count=2)
         unresolved = await run.wait_for(TransactionUnresolved)
         first_id = unresolved[0].record.transaction_id  # type: ignore[attr-defined]
-        c6 = await sell_up_to_purchase(rsu)  # the next vehicle on the new connection
-        rsu.send(b5(c6.consume_money, ctc=64))
+        # The next vehicle on the new connection.
+        c6 = await sell_up_to_purchase(rsu, OTHER_OBU, issuer=OTHER_CARD)
+        rsu.send(b5(c6.consume_money, ctc=64, obu=OTHER_OBU))
         await rsu.expect(Continue)
         second = (await run.wait_for(OpenBarrier))[0].transaction_id  # type: ignore[attr-defined]
     assert rsu.connections == 2
@@ -163,6 +182,27 @@ async def test_rsu_dropping_mid_purchase_closes_it_unresolved_and_the_lane_resta
         assert done is not None and done.record.outcome is Outcome.DEBITED
     # The transaction counter goes on across the reconnection.
     assert int(second.split("-")[3]) == int(first_id.split("-")[3]) + 1
+
+
+async def test_a_purchase_lost_with_the_rsu_is_settled_when_its_card_is_seen_after_reconnecting(
+    tmp_path: Path, rsu: ScriptedTcpRsu
+) -> None:
+    config = plaza_config(tmp_path, {LANE: rsu.port})
+    async with running(config) as run:
+        await start_lane(rsu)
+        c6 = await sell_up_to_purchase(rsu)
+        await rsu.drop()
+        await start_lane(rsu)
+        await run.wait_for(RsuReady, count=2)
+        lost = (await run.wait_for(TransactionUnresolved))[0].record  # type: ignore[attr-defined]
+        await see_the_card_again(rsu, c6)
+        opened = (await run.wait_for(OpenBarrier))[0].transaction_id  # type: ignore[attr-defined]
+        settled = await run.wait_for(UnresolvedTransactionSettled)
+    assert opened == lost.transaction_id == settled[0].record.transaction_id  # type: ignore[attr-defined]
+    with journal_at(config) as journal:
+        (entry,) = journal.entries()  # nothing new was sold: the vehicle had paid
+        assert entry.record.outcome is Outcome.DEBITED and entry.record.recovered
+        assert entry.record.amount_debited == c6.consume_money
 
 
 async def test_graceful_shutdown_turns_the_antenna_off_and_lets_the_purchase_finish(
@@ -226,6 +266,33 @@ async def test_intents_left_open_by_a_crash_are_closed_at_start_up(
         assert closed.record.recovered
 
 
+async def test_an_intent_left_open_by_a_crash_is_settled_when_its_card_is_seen_again(
+    tmp_path: Path, rsu: ScriptedTcpRsu
+) -> None:
+    config = plaza_config(tmp_path, {LANE: rsu.port})
+    async with running(config) as run:
+        await start_lane(rsu)
+        c6 = await sell_up_to_purchase(rsu)
+    with journal_at(config) as journal:
+        (entry,) = journal.entries()
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    config = plaza_config(crashed, {LANE: rsu.port})
+    with SqliteJournal(config.journal) as journal:
+        journal.open_intent(amend(entry.record, outcome=Outcome.UNRESOLVED, reason=ReasonCode.OK))
+    rsu.received = asyncio.Queue()
+    async with running(config) as run:
+        await start_lane(rsu)
+        await run.wait_for(TransactionUnresolved)
+        assert len(run.plaza.unresolved) == 1
+        await see_the_card_again(rsu, c6)
+        await run.wait_for(OpenBarrier)
+    with journal_at(config) as journal:
+        settled = journal.get(entry.record.transaction_id)
+        assert settled is not None and settled.record.outcome is Outcome.DEBITED
+        assert settled.record.amount_debited == c6.consume_money
+
+
 async def test_the_lane_keeps_trying_until_the_rsu_is_up(tmp_path: Path) -> None:
     rsu = ScriptedTcpRsu()
     await rsu.start()
@@ -260,6 +327,32 @@ async def test_legacy_envelope_answers_every_frame_with_swapped_rsctl(tmp_path: 
             assert (rsctl, answer) == (0x83, HeartbeatAnswer(0))
     finally:
         await rsu.stop()
+
+
+async def test_a_purchase_lost_at_one_lane_is_settled_at_another(tmp_path: Path) -> None:
+    servers = [ScriptedTcpRsu(), ScriptedTcpRsu()]
+    for server in servers:
+        await server.start()
+    config = plaza_config(tmp_path, {1: servers[0].port, 2: servers[1].port})
+    try:
+        async with running(config) as run:
+            for server in servers:
+                await start_lane(server)
+            await run.wait_for(RsuReady, count=2)
+            c6 = await sell_up_to_purchase(servers[0])
+            await servers[0].expect(Stop)  # no B5: the purchase times out, left in doubt
+            lost = (await run.wait_for(TransactionUnresolved))[0].record  # type: ignore[attr-defined]
+            await see_the_card_again(servers[1], c6)
+            await run.wait_for(OpenBarrier)
+    finally:
+        for server in servers:
+            await server.stop()
+    assert [(e.lane, e.event.transaction_id) for e in run.events  # type: ignore[attr-defined]
+            if isinstance(e.event, OpenBarrier)] == [(2, lost.transaction_id)]
+    with journal_at(config) as journal:
+        settled = journal.get(lost.transaction_id)
+        assert settled is not None and settled.record.outcome is Outcome.DEBITED
+        assert settled.record.lane_number == 1
 
 
 async def test_one_plaza_serves_several_lanes_with_one_journal(tmp_path: Path) -> None:
