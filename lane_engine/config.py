@@ -96,16 +96,10 @@ class RuntimeTimeouts:
 
 @dataclass(frozen=True, slots=True)
 class AuditSettings:
-    """Optional TAC audit: completed records are checked against a key set."""
+    """Optional TAC audit: completed records are checked against a key set (each record carries
+    its card's issuer code, the first diversification level)."""
 
     key_set: Path
-    #: card network -> 4-byte issuer code (hex), the first diversification level; records do not
-    #: carry it, so it is configured (our decision; default: network digits + "0001")
-    issuer_codes: tuple[tuple[str, bytes], ...] = ()
-
-    def issuer_code(self, network: str) -> bytes:
-        """The issuer code of cards of `network`."""
-        return dict(self.issuer_codes).get(network) or bytes.fromhex(network + "0001")
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ T = TypeVar("T")
 _TABLES: dict[str, set[str]] = {
     "plaza": {"network", "station", "name"},
     "paths": {"journal", "policy", "fee_table", "blacklist"},
-    "audit": {"key_set", "issuer_codes"},
+    "audit": {"key_set"},
     "mqtt": {"host", "port", "client_id", "keepalive_s", "publish_timeout_s", "batch_size"},
     "timeouts": {"connect_s", "shutdown_s", "drain_s", "initialise_s", "vehicle_read_s",
                  "purchase_s", "refetch_s", "refetch_attempts"},
@@ -156,19 +156,7 @@ class _Reader:
         )
 
     def audit(self, table: dict[str, Any]) -> AuditSettings:
-        key_set = Path(self.get(table, "audit.key_set", str))
-        codes_table = self.get(table, "audit.issuer_codes", dict, {})
-        codes: list[tuple[str, bytes]] = []
-        for network, text in codes_table.items():
-            dotted = f"audit.issuer_codes.{network}"
-            try:
-                code = bytes.fromhex(text) if isinstance(text, str) else b""
-            except ValueError:
-                code = b""
-            if len(code) != 4:
-                raise self.error(dotted, "must be 8 hex digits (the 4-byte issuer code)")
-            codes.append((network, code))
-        return AuditSettings(key_set, tuple(codes))
+        return AuditSettings(Path(self.get(table, "audit.key_set", str)))
 
     def lanes(self, value: object) -> tuple[LaneSettings, ...]:
         if value is None:

@@ -78,7 +78,7 @@ def record_verifier(audit: AuditSettings) -> RecordVerifier:
     def verify(record: TransactionRecord) -> bool:
         network, serial = record.card_number[:4], record.card_number[4:]
         reported = ReportedTransaction(
-            issuer_code=audit.issuer_code(network), card_serial=bytes.fromhex(serial),
+            issuer_code=bytes.fromhex(record.card_issuer_code), card_serial=bytes.fromhex(serial),
             network=network, key_version=record.key_version,
             algorithm=Algorithm(record.alg_flag), amount=record.amount_debited,
             trans_type=COMPOSITE_PURCHASE,

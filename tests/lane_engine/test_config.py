@@ -68,8 +68,9 @@ def test_a_minimal_file_takes_the_defaults(tmp_path: Path) -> None:
         (("[paths]", "[timeouts]\npurchase_s = 0\n[paths]"), "timeouts.purchase_s"),
         (("[paths]", "[timeouts]\nrefetch_attempts = 0\n[paths]"), "timeouts.refetch_attempts"),
         (("[paths]", "[reconnect]\ninitial_s = 5\nmax_s = 1\n[paths]"), "reconnect"),
-        (("[paths]", "[audit]\nkey_set = 'k'\nissuer_codes = { 3701 = 'zz' }\n[paths]"),
-         "audit.issuer_codes.3701"),
+        # Records carry their card's issuer code: the audit no longer takes one from here.
+        (("[paths]", "[audit]\nkey_set = 'k'\nissuer_codes = { 3701 = '37010001' }\n[paths]"),
+         "audit.issuer_codes"),
     ],
 )
 def test_faults_name_the_file_and_the_field(
