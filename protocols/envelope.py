@@ -6,10 +6,9 @@ Encoding lives here; decoding a byte stream lives in `protocols.stream`.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from enum import Enum
-from functools import reduce
-from operator import xor
 
 from protocols.crc import crc16_x25
 from protocols.errors import FrameEncodeError, FramingError
@@ -24,6 +23,10 @@ V3_OVERHEAD = V3_HEADER_LENGTH + 2
 #: LEN above this is refused by default (`pc-rsu.md` §1.3)
 DEFAULT_MAX_LENGTH = 4096
 _ESCAPE = 0xFE
+#: what ``FE 00`` and ``FE 01`` stand for
+_UNESCAPED = (b"\xfe", b"\xff")
+#: VER, SEQ and the 4-byte LEN: the part of the V3 header the CRC covers
+_V3_BODY_HEADER = struct.Struct(">BBI")
 
 
 class EnvelopeKind(Enum):
@@ -64,13 +67,20 @@ def encode_v3(seq: int, data: bytes) -> bytes:
     """`FF FF | 00 | SEQ | LEN 4 | DATA | CRC 2`; V3 has no byte escaping (our decision, §1.1)."""
     if len(data) > 0xFFFF:
         raise FrameEncodeError(f"V3 DATA of {len(data)} bytes does not fit the 2 low LEN bytes")
-    body = bytes([V3_VERSION, _byte(seq, "SEQ")]) + len(data).to_bytes(4, "big") + bytes(data)
+    body = _V3_BODY_HEADER.pack(V3_VERSION, _byte(seq, "SEQ"), len(data)) + bytes(data)
     return STX + body + crc16_x25(body).to_bytes(2, "big")
 
 
 def bcc_of(data: bytes) -> int:
     """XOR of `data`: the legacy checksum, taken over the unescaped RSCTL..DATA (our decision)."""
-    return reduce(xor, data, 0)
+    # XOR-fold the bytes as one integer, halving its width each round, instead of a byte loop.
+    width = len(data)
+    folded = int.from_bytes(data, "little")
+    while width > 1:
+        half = (width + 1) // 2
+        folded = (folded ^ (folded >> (8 * half))) & ((1 << (8 * half)) - 1)
+        width = half
+    return folded
 
 
 def escape(body: bytes) -> bytes:
@@ -80,22 +90,24 @@ def escape(body: bytes) -> bytes:
 
 def unescape(body: bytes) -> bytes:
     """Reverses `escape`; a ``FE`` not followed by ``00``/``01`` raises `FramingError`."""
+    body = bytes(body)
     if _ESCAPE not in body:
-        return bytes(body)
-    out = bytearray()
-    i, n = 0, len(body)
-    while i < n:
-        byte = body[i]
-        if byte != _ESCAPE:
-            out.append(byte)
-            i += 1
-            continue
-        if i + 1 >= n or body[i + 1] not in (0x00, 0x01):
-            follower = "end of frame" if i + 1 >= n else f"{body[i + 1]:02x}"
+        return body
+    head, *escaped = body.split(b"\xfe")
+    parts = [head]
+    for index, part in enumerate(escaped):
+        # each part follows an FE: its first byte says which byte the pair stands for
+        if not part or part[0] > 0x01:
+            if part:
+                follower = f"{part[0]:02x}"
+            elif index < len(escaped) - 1:
+                follower = "fe"  # an empty part lies between two FE
+            else:
+                follower = "end of frame"
             raise FramingError(f"bad escape: FE followed by {follower}")
-        out.append(_ESCAPE + body[i + 1])
-        i += 2
-    return bytes(out)
+        parts.append(_UNESCAPED[part[0]])
+        parts.append(part[1:])
+    return b"".join(parts)
 
 
 def encode_bcc(rsctl: int, data: bytes) -> bytes:

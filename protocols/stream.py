@@ -109,53 +109,59 @@ class StreamDecoder:
 
     def _run(self, final: bool) -> list[StreamItem]:
         step = self._step_v3 if self.envelope is EnvelopeKind.V3 else self._step_bcc
+        buf = self._buf
         while True:
-            start = self._buf.find(STX, self._pos)
+            start = buf.find(STX, self._pos)
             if start < 0:
-                end = len(self._buf)
-                if not final and end > self._pos and self._buf[-1] == STX[0]:
+                end = len(buf)
+                if not final and end > self._pos and buf[-1] == STX[0]:
                     end -= 1  # may be the first half of an STX
-                self._discard(end - self._pos)
+                if end > self._pos:
+                    self._discard(end - self._pos)
                 break
-            self._discard(start - self._pos)
+            if start > self._pos:
+                self._discard(start - self._pos)
             if not step(final):
                 break
         if final:
             self._flush_garbage()
-        del self._buf[: self._pos]
-        self._base += self._pos
-        self._pos = 0
+        if self._pos:
+            del buf[: self._pos]
+            self._base += self._pos
+            self._pos = 0
         out, self._out = self._out, []
         return out
 
     def _step_v3(self, final: bool) -> bool:
         """At an STX: consume a packet or a rejection and return True, or wait and return False."""
         buf, p = self._buf, self._pos
-        header = buf[p : p + V3_HEADER_LENGTH]
-        if (len(header) > 2 and header[2] != V3_VERSION) or any(header[4:6]):
+        available = len(buf) - p
+        # VER must be 00 and the two high LEN bytes zero, as far as they have arrived
+        if (available > 2 and buf[p + 2] != V3_VERSION) or any(buf[p + 4 : p + 6]):
             self._discard(1)  # not a header: this FF is garbage
             return True
-        if len(header) < V3_HEADER_LENGTH:
+        if available < V3_HEADER_LENGTH:
             if final:
-                self._reject(RejectReason.TRUNCATED, len(header), "inside the V3 header")
+                self._reject(RejectReason.TRUNCATED, available, "inside the V3 header")
                 return True
             return False
-        length = int.from_bytes(header[6:8], "big")
+        length = buf[p + 6] << 8 | buf[p + 7]
         if length > self.max_length:
             self._reject(
                 RejectReason.OVERSIZED, V3_HEADER_LENGTH, f"LEN {length} > {self.max_length}"
             )
             return True
         total = V3_OVERHEAD + length
-        if len(buf) - p < total:
+        if available < total:
             if final:
                 self._reject(
-                    RejectReason.TRUNCATED, len(buf) - p, f"LEN {length}, {len(buf) - p} bytes"
+                    RejectReason.TRUNCATED, available, f"LEN {length}, {available} bytes"
                 )
                 return True
             return False
-        body = bytes(buf[p + 2 : p + total - 2])
-        if crc16_x25(body) != int.from_bytes(buf[p + total - 2 : p + total], "big"):
+        end = p + total
+        body = bytes(buf[p + 2 : end - 2])
+        if crc16_x25(body) != buf[end - 2] << 8 | buf[end - 1]:
             self._reject(RejectReason.BAD_CHECKSUM, total, "CRC-16/X-25 mismatch")
             return True
         self._emit(V3Packet(seq=body[1], data=body[V3_HEADER_LENGTH - 2 :]), total)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import xor
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,7 +22,7 @@ from protocols import (
     encode_v3,
     seq_side,
 )
-from protocols.envelope import escape, unescape
+from protocols.envelope import bcc_of, escape, unescape
 
 
 def test_crc16_x25_check_value() -> None:
@@ -49,10 +52,42 @@ def test_escaping_round_trips_and_leaves_no_ff(body: bytes) -> None:
     assert unescape(escaped) == body
 
 
-@pytest.mark.parametrize("bad", ["fe02", "fe", "00fe"])
-def test_bad_escape_is_a_framing_error(bad: str) -> None:
-    with pytest.raises(FramingError, match="escape"):
+@pytest.mark.parametrize(
+    ("bad", "follower"), [("fe02", "02"), ("fe", "end of frame"), ("00fe", "end of frame"),
+                          ("fefe00", "fe"), ("fe00fe", "end of frame")],
+)
+def test_bad_escape_is_a_framing_error_naming_the_follower(bad: str, follower: str) -> None:
+    with pytest.raises(FramingError, match=f"escape: FE followed by {follower}$"):
         unescape(bytes.fromhex(bad))
+
+
+def _unescape_bytewise(body: bytes) -> bytes | None:
+    """Byte-by-byte reference for `unescape`: None where it must refuse."""
+    out, i = bytearray(), 0
+    while i < len(body):
+        if body[i] != 0xFE:
+            out.append(body[i])
+            i += 1
+        elif i + 1 < len(body) and body[i + 1] in (0x00, 0x01):
+            out.append(0xFE + body[i + 1])
+            i += 2
+        else:
+            return None
+    return bytes(out)
+
+
+@given(st.lists(st.sampled_from([0x00, 0x01, 0x02, 0xFE, 0xFF]), max_size=12).map(bytes))
+def test_unescape_agrees_with_the_bytewise_reference(body: bytes) -> None:
+    try:
+        result: bytes | None = unescape(body)
+    except FramingError:
+        result = None
+    assert result == _unescape_bytewise(body)
+
+
+@given(st.binary(max_size=300))
+def test_bcc_is_the_xor_of_every_byte(data: bytes) -> None:
+    assert bcc_of(data) == reduce(xor, data, 0)
 
 
 @given(st.integers(0, 255), st.binary(max_size=300))
