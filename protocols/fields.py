@@ -7,7 +7,6 @@ conversion needs no context, so the flat codecs of `protocols.flat_codec` call i
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import struct
@@ -102,24 +101,24 @@ class _Enum(ValueAdapter):
         super().__init__(subcon)
         self.enum = enum
         self.strict = strict
-        # Every value of a one-byte field is looked up once here; wider fields only their members.
-        candidates = range(256) if subcon.sizeof() == 1 else [int(m) for m in enum]
-        self._table: dict[int, int] = {}
-        for value in candidates:
-            with contextlib.suppress(RecordError):
-                self._table[value] = self._convert(value)
+        self._members: dict[int, int] = {int(member): member for member in enum}
+        if subcon.sizeof() == 1 and not strict:
+            # every byte has a value: flat codecs index this table instead of calling
+            self.decode_table = tuple(self._convert(value) for value in range(256))
 
     def _convert(self, obj: int) -> int:
+        member = self._members.get(obj)
+        if member is not None:
+            return member
         try:
-            return self.enum(obj)
+            return self.enum(obj)  # e.g. a combination of IntFlag members
         except ValueError:
             if self.strict:
                 raise RecordError(f"{obj:#04x} is not a {self.enum.__name__}") from None
             return obj
 
     def decode_value(self, obj: int) -> int:
-        value = self._table.get(obj)
-        return self._convert(obj) if value is None else value
+        return self._convert(obj)
 
     def encode_value(self, obj: int) -> int:
         return int(obj)

@@ -36,7 +36,13 @@ _INTEGER_CODES = frozenset("BHILQbhilq")
 
 
 class ValueAdapter(Adapter):
-    """A construct Adapter whose conversions need no context, so flat codecs can call them."""
+    """A construct Adapter whose conversions need no context, so flat codecs can call them.
+
+    A one-byte field whose decoding never fails may also set `decode_table`, its decoded value
+    for each byte: the flat decoder then indexes it instead of calling `decode_value`.
+    """
+
+    decode_table: tuple[Any, ...] | None = None
 
     def decode_value(self, obj: Any) -> Any:
         """The value of the parsed `obj`."""
@@ -171,7 +177,10 @@ def _source(
         if field.integer_bytes is not None:
             value_in = f"from_bytes({value_in}, 'big')"
             value_out = f"to_bytes({value_out}, {field.integer_bytes}, 'big')"
-        if field.adapter is not None:
+        if field.adapter is not None and field.adapter.decode_table is not None:
+            namespace[f"t{i}"] = field.adapter.decode_table
+            value_in = f"t{i}[{value_in}]"
+        elif field.adapter is not None:
             value_in = f"d{i}({value_in})"
         decoded[field.name] = value_in
         encode_lines.append(f"    {local} = {value_out}")
