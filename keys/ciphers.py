@@ -60,39 +60,71 @@ def _block_cipher(algorithm: Algorithm, material: bytes) -> BlockCipherAlgorithm
     raise CryptoInputError(f"3DES wants an 8- or 16-byte key, got {len(material)} bytes")
 
 
-def _ecb_encryptor(algorithm: Algorithm, material: bytes) -> CipherContext:
-    return Cipher(_block_cipher(algorithm, material), modes.ECB()).encryptor()
+class _KeyCiphers:
+    """The cipher contexts of one key, built on first use: an ECB encryptor and a zero-IV CBC
+    encryptor that every CBC encryption and MAC of the key chains through.
+
+    A CBC context cannot be rewound to a zero IV, but it can be fed as if it were: XOR-ing the
+    first block of a new message with the last ciphertext block it put out makes the chain
+    exactly the zero-IV chain of that message. So a key pays for one key schedule per mode,
+    and a MAC is one `update` call over the whole message instead of one per block.
+    """
+
+    __slots__ = ("_block", "_cbc", "_chain", "_ecb", "_size")
+
+    def __init__(self, algorithm: Algorithm, material: bytes) -> None:
+        self._block = _block_cipher(algorithm, material)
+        self._size = block_size(algorithm)
+        self._ecb: CipherContext | None = None
+        self._cbc: CipherContext | None = None
+        self._chain = 0  # the last ciphertext block the CBC context put out, as an int
+
+    def ecb(self, data: bytes) -> bytes:
+        """ECB encryption of whole blocks."""
+        context = self._ecb
+        if context is None:
+            context = self._ecb = Cipher(self._block, modes.ECB()).encryptor()
+        return context.update(data)
+
+    def cbc(self, padded: bytes) -> bytes:
+        """Zero-IV CBC encryption of whole blocks."""
+        size = self._size
+        context = self._cbc
+        if context is None:
+            context = self._cbc = Cipher(self._block, modes.CBC(bytes(size))).encryptor()
+        elif self._chain:
+            first = int.from_bytes(padded[:size]) ^ self._chain
+            padded = first.to_bytes(size) + padded[size:]
+        out = context.update(padded)
+        self._chain = int.from_bytes(out[-size:])
+        return out
+
+    def cbc_decrypt(self, data: bytes) -> bytes:
+        """Zero-IV CBC decryption of whole blocks (a fresh context: decryption is rare)."""
+        decryptor = Cipher(self._block, modes.CBC(bytes(self._size))).decryptor()
+        return decryptor.update(data) + decryptor.finalize()
 
 
-def _encryptor(algorithm: Algorithm, key: SecretKey) -> CipherContext:
-    # An ECB context is never finalised, so one per key serves every block it will ever encrypt.
-    return key.cached(algorithm, lambda material: _ecb_encryptor(algorithm, material))
+def _ciphers(algorithm: Algorithm, key: SecretKey) -> _KeyCiphers:
+    return key.cached(algorithm, lambda material: _KeyCiphers(algorithm, material))
 
 
 def ecb_encrypt(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:
     """ECB encryption of whole blocks (8-byte 3DES key = single DES)."""
     if len(data) % block_size(algorithm):
         raise CryptoInputError("ECB data is not a whole number of blocks")
-    return _encryptor(algorithm, key).update(data)
+    return _ciphers(algorithm, key).ecb(data)
 
 
 def cbc_mac(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:
     """The last block of the zero-IV CBC chain over `pad(data)` (not truncated)."""
     size = block_size(algorithm)
-    padded = pad(data, size)
-    encrypt = _encryptor(algorithm, key).update
-    chain = 0
-    for start in range(0, len(padded), size):
-        block = chain ^ int.from_bytes(padded[start : start + size])
-        chain = int.from_bytes(encrypt(block.to_bytes(size)))
-    return chain.to_bytes(size)
+    return _ciphers(algorithm, key).cbc(pad(data, size))[-size:]
 
 
 def cbc_encrypt(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:
     """Zero-IV CBC encryption of `pad(data)`."""
-    cipher = Cipher(_block_cipher(algorithm, key.reveal()), modes.CBC(bytes(block_size(algorithm))))
-    encryptor = cipher.encryptor()
-    return encryptor.update(pad(data, block_size(algorithm))) + encryptor.finalize()
+    return _ciphers(algorithm, key).cbc(pad(data, block_size(algorithm)))
 
 
 def cbc_decrypt(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:
@@ -100,5 +132,4 @@ def cbc_decrypt(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:
     size = block_size(algorithm)
     if not data or len(data) % size:
         raise CryptoInputError("CBC ciphertext is not a whole number of blocks")
-    decryptor = Cipher(_block_cipher(algorithm, key.reveal()), modes.CBC(bytes(size))).decryptor()
-    return unpad(decryptor.update(data) + decryptor.finalize(), size)
+    return unpad(_ciphers(algorithm, key).cbc_decrypt(data), size)

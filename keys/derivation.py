@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from keys.ciphers import Algorithm, ecb_encrypt
 from keys.errors import CryptoInputError
 from keys.secret import SecretKey
@@ -20,9 +22,20 @@ def diversify(algorithm: Algorithm, master: SecretKey, factor: bytes) -> SecretK
 
     3DES: left = 3DES(MK, F), right = 3DES(MK, NOT F); SM4: SM4(MK, F ‖ NOT F), one block.
     """
-    _need("diversification factor", factor, 8)
+    return diversify_many(algorithm, master, (factor,))[0]
+
+
+def diversify_many(
+    algorithm: Algorithm, master: SecretKey, factors: Sequence[bytes]
+) -> list[SecretKey]:
+    """`diversify` for several factors of one master in one ECB pass (ECB is blockwise)."""
     _need("master key", master.reveal(), 16)
-    return SecretKey(ecb_encrypt(algorithm, master, factor + factor.translate(_COMPLEMENT)))
+    blocks = b"".join(
+        _need("diversification factor", factor, 8) + factor.translate(_COMPLEMENT)
+        for factor in factors
+    )
+    out = ecb_encrypt(algorithm, master, blocks)
+    return [SecretKey(out[start : start + 16]) for start in range(0, len(out), 16)]
 
 
 def issuer_factor(issuer_code: bytes) -> bytes:

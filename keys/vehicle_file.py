@@ -17,7 +17,7 @@ import hmac
 from dataclasses import dataclass
 
 from keys.ciphers import Algorithm, cbc_decrypt, cbc_encrypt, cbc_mac
-from keys.derivation import diversify
+from keys.derivation import diversify, diversify_many
 from keys.errors import CryptoInputError, VehicleFileError
 from keys.secret import SecretKey
 
@@ -44,7 +44,8 @@ def _read_keys(
     if len(rnd_rsu) != 8:
         raise CryptoInputError("rndRSU wants 8 bytes")
     auth_factor = (int.from_bytes(rnd_rsu) ^ _AUTH_MASK).to_bytes(8)
-    return diversify(algorithm, obu_key, rnd_rsu), diversify(algorithm, obu_key, auth_factor)
+    enc_key, auth_key = diversify_many(algorithm, obu_key, (rnd_rsu, auth_factor))
+    return enc_key, auth_key
 
 
 def _authenticator(

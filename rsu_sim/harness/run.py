@@ -38,6 +38,7 @@ from rsu_sim.harness.setup import (
 from rsu_sim.harness.summary import Summary, Tally, summarise
 from rsu_sim.model.obu import Fleet
 from rsu_sim.model.population import CardPopulation
+from rsu_sim.model.random_bytes import BufferedRandomBytes
 from rsu_sim.model.rsu import Rsu
 from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, SendFrame
 from rsu_sim.model.rsu_faults import NO_FAULTS, PassFaults, TearPoint
@@ -251,7 +252,7 @@ class Simulation:
             np.random.default_rng(s) for s in seeds)
         self.fees, self.stations = build_fees(self.scenario)
         self.key_set = simulation_key_set(self.scenario)
-        self.fleet = Fleet(self.key_set, card_rng.bytes)
+        self.fleet = Fleet(self.key_set, BufferedRandomBytes(card_rng))
         traffic = generate_traffic(self.scenario, self._traffic_rng, fee_network=self.stations)
         self.population = traffic.population
         limit = self.options.vehicles

@@ -19,6 +19,7 @@ from lane_engine.fees.network import RoadNetwork, Station
 from lane_engine.fees.synthetic import synthetic_network
 from lane_engine.fees.table import FeeTable
 from rsu_sim.model.radio import RadioLink
+from rsu_sim.model.random_bytes import BufferedRandomBytes
 from rsu_sim.model.rsu import Rsu
 from rsu_sim.model.scenario import LaneSpec, Scenario, StationRef
 
@@ -110,4 +111,4 @@ def make_rsu(lane: LaneSpec, scenario: Scenario, key_set: KeySet,
     """A lane's RSU with its software PSAM (serials in memory) and radio."""
     psam = SoftwarePsam(key_set, terminal_number(lane), MemorySerialStore())
     radio = RadioLink(scenario.radio, np.random.default_rng(rng.integers(2**63)))
-    return Rsu(psam, radio, np.random.default_rng(rng.integers(2**63)).bytes)
+    return Rsu(psam, radio, BufferedRandomBytes(np.random.default_rng(rng.integers(2**63))))

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from keys.card_keys import CardKeys
 from keys.ciphers import Algorithm
 from keys.derivation import issuer_factor, purchase_session_key, tac_key
-from keys.errors import KeyNotFoundError
 from keys.purchase import PurchaseTerms, mac2, purchase_mac, verify_mac1
 from keys.secret import SecretKey
 from protocols.apdu import (
@@ -306,10 +305,4 @@ def card_keys_for(
 
 def key_algorithm(card_keys: CardKeys, network: str, key_version: int) -> Algorithm | None:
     """The algorithm family of the key set's keys for `network`, None when it has none."""
-    for algorithm in Algorithm:
-        try:
-            card_keys.master_keys(network, key_version, algorithm)
-        except KeyNotFoundError:
-            continue
-        return algorithm
-    return None
+    return card_keys.algorithm_of(network, key_version)

@@ -296,12 +296,13 @@ class DsrcPass:
         sealed = SealedVehicleFile(response.encrypted_file, response.authenticator)
         serial = bytes.fromhex(obu.system_info.contract_serial)
         network = obu_network(obu.system_info)
-        for algorithm in Algorithm:
+        for algorithm in _algorithms_to_try(network):
             try:
                 plain = self._psam.decrypt_vehicle_file(
                     network, DEFAULT_KEY_VERSION, algorithm, serial, rnd_rsu, sealed)
             except KeysError:
                 continue
+            _ALGORITHM_OF_NETWORK[network] = algorithm
             try:
                 return _known_or_decoded(plain, (obu.vehicle_file, obu.vehicle_info),
                                          _vehicle_info)
@@ -402,6 +403,18 @@ class DsrcPass:
 
 
 _EMPTY_RECORD = bytes(ENTRY_EXIT_LENGTH)
+#: The algorithm that last opened a vehicle file of each network: tried first next time. Only
+#: an order of trying (every family is still tried), so a stale entry costs time, never a result.
+_ALGORITHM_OF_NETWORK: dict[str, Algorithm] = {}
+
+
+def _algorithms_to_try(network: str) -> tuple[Algorithm, ...]:
+    first = _ALGORITHM_OF_NETWORK.get(network)
+    if first is None:
+        return tuple(Algorithm)
+    return (first, *(a for a in Algorithm if a is not first))
+
+
 _RECORD_CACHE: dict[EntryExitRecord, bytes] = {}
 _RECORD_CACHE_LIMIT = 4096
 
