@@ -18,6 +18,27 @@ def lane_local_time(now: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(now), LANE_TIME_ZONE).replace(tzinfo=None)
 
 
+class LocalSecond:
+    """The lane local time of one second, as a date-time, its date and its record text
+    (`isoformat`); `at` works them out once per second (a vehicle's frames share most seconds)."""
+
+    __slots__ = ("date", "second", "text", "time")
+
+    def __init__(self) -> None:
+        self.second: int | None = None
+        self.time = dt.datetime.min
+        self.date = self.time.date()
+        self.text = ""
+
+    def at(self, now: float) -> LocalSecond:
+        """This object, set to the second of `now`."""
+        second = int(now)
+        if second != self.second:
+            self.time = local = lane_local_time(second)
+            self.second, self.date, self.text = second, local.date(), local.isoformat()
+        return self
+
+
 def lane_unix_time(local: str) -> int:
     """The UNIX seconds of a lane local time written as `lane_local_time(now).isoformat()`
     (ValueError when `local` is not such a time)."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lane_engine.core import decisions
-from lane_engine.core.config import LaneConfig, lane_local_time
+from lane_engine.core.config import LaneConfig, LocalSecond, lane_local_time
 from lane_engine.core.decisions import obu_div_factor, stop_type_for
 from lane_engine.core.effects import (
     CashRequired,
@@ -33,7 +33,7 @@ from lane_engine.core.effects import (
     UnresolvedTransactionSettled,
     VehicleRefused,
 )
-from lane_engine.core.ledger import RecordStamp, TransactionIds, amend
+from lane_engine.core.ledger import RecordStamp, TransactionIds
 from lane_engine.core.machine import TRANSITIONS, LaneInput, LaneState
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.core.policy import Policy, is_reread
@@ -108,6 +108,7 @@ class Lane(Settling):
         self._mode = "exit" if self._is_exit else "entry"  # as in its records
         self._ids = TransactionIds(config, first_transaction)
         self._stamp = RecordStamp(config)
+        self._local = LocalSecond()
         self._verifier = tac_verifier
         self.replace_policy(policy)
         self.replace_fee_schedule(fees)
@@ -274,19 +275,19 @@ class Lane(Settling):
     def _on_obu_found(self, b2: ObuFound, now: float) -> list[Effect]:
         if decisions.is_rsu_heartbeat(b2):
             return []
-        refusal = decisions.obu_refusal(b2, lane_local_time(now).date())
+        local = self._local.at(now)
+        refusal = decisions.obu_refusal(b2, local.date)
         if refusal is not None:
             record = self._stamp.record(
                 self._ids.next(now), Outcome.REFUSED, refusal[0], b2.obu_id, b2.serial_number,
-                lane_local_time(now).isoformat(), detail=refusal[1],
+                local.text, detail=refusal[1],
             )
             return self._refuse(b2.obu_id, record, now)
         last = self._completed.get(b2.obu_id)
         if last is not None and is_reread(last[0], int(now), self._policy):
             record = self._stamp.record(
                 self._ids.next(now), Outcome.REFUSED, ReasonCode.REREAD_WITHIN_WINDOW,
-                b2.obu_id, b2.serial_number, lane_local_time(now).isoformat(),
-                detail=f"completed {last[1]}",
+                b2.obu_id, b2.serial_number, local.text, detail=f"completed {last[1]}",
             )
             self._to(LaneState.READY)
             stop = Stop(b2.obu_id, stop_type_for(ReasonCode.REREAD_WITHIN_WINDOW), int(now))
@@ -333,7 +334,7 @@ class Lane(Settling):
         assert p is not None
         if b4.obu_id != p.obu_id:
             return [self._violation("B4", other_obu(b4.obu_id, p.obu_id))]
-        local = lane_local_time(now)
+        local = self._local.at(now)
         card, vehicle, entry = b4.issuer_info, b4.vehicle_info, b4.last_station
         effects: list[Effect] = []
         if self._unresolved and card is not None and b4.error_code == 0:
@@ -345,11 +346,8 @@ class Lane(Settling):
                     # The card's last write is the one a lane like this one makes here: the
                     # vehicle already passed (paid its trip, or entered) through this plaza.
                     return effects + self._release_settled(p, settled, now)
-        refusal = decisions.card_refusal(b4, local.date(), self._blacklist)
-        price: Price | tuple[ReasonCode, str]
-        if refusal is not None:
-            price = refusal
-        else:
+        refusal = decisions.card_refusal(b4, local.date, self._blacklist)
+        if refusal is None:
             assert card is not None and vehicle is not None
             if self._is_exit:
                 price = price_exit(card, vehicle, b4.card_rest_money, entry, int(now),
@@ -357,45 +355,56 @@ class Lane(Settling):
                                    self._fees)
             else:
                 price = admit_entry(card, vehicle, b4.card_rest_money, self._policy)
-        record = self._stamp.record(
-            self._ids.next(now), Outcome.UNRESOLVED, ReasonCode.OK, p.obu_id, p.obu_serial,
-            local.isoformat(),
-            card_number=card.card_number if card is not None else "",
-            card_type=card.card_type if card is not None else 0,
-            card_issuer_code=card.issuer_code.hex().upper() if card is not None else "",
-            plate=vehicle.plate.text if vehicle is not None else "",
-            vehicle_class=vehicle.vehicle_class if vehicle is not None else 0,
-            entry_network=entry.network if entry is not None and self._is_exit else "",
-            entry_station=entry.station if entry is not None and self._is_exit else 0,
-            entry_time=entry.time if entry is not None and self._is_exit else 0,
-            balance_before=b4.card_rest_money,
+            if not isinstance(price, tuple):
+                return effects + self._purchase(p, b4, price, local, now)
+            refusal = price
+        record = self._b4_record(p, b4, local.text, now, Outcome.REFUSED, refusal[0],
+                                 detail=refusal[1])
+        return effects + self._refuse(p.obu_id, record, now)
+
+    def _b4_record(self, p: Pass, b4: VehicleAndCard, text: str, now: float, outcome: Outcome,
+                   reason: ReasonCode, vehicle_class: int | None = None,
+                   price: Price | None = None, detail: str = "") -> TransactionRecord:
+        """The record of the vehicle of `b4`, before any purchase data."""
+        card, vehicle, entry = b4.issuer_info, b4.vehicle_info, b4.last_station
+        return self._stamp.vehicle_record(
+            self._ids.next(now), outcome, reason, p.obu_id, p.obu_serial, text,
+            _NO_CARD if card is None else (card.card_number, card.card_type,
+                                           card.issuer_code.hex().upper()),
+            "" if vehicle is None else vehicle.plate.text,
+            vehicle_class if vehicle_class is not None else
+            0 if vehicle is None else vehicle.vehicle_class,
+            (entry.network, entry.station, entry.time) if entry is not None and self._is_exit
+            else _NO_ENTRY,
+            b4.card_rest_money,
+            _NO_PRICE if price is None else (price.flags, price.fee, price.discounted_fee,
+                                             price.cash_fee),
+            detail,
         )
-        if isinstance(price, tuple):
-            return effects + self._refuse(
-                p.obu_id, amend(record, outcome=Outcome.REFUSED, reason=price[0],
-                                  detail=price[1]), now)
+
+    def _purchase(self, p: Pass, b4: VehicleAndCard, price: Price, local: LocalSecond,
+                  now: float) -> list[Effect]:
+        """Open the intent of the priced purchase and send its C6."""
+        vehicle = b4.vehicle_info
         assert vehicle is not None
         config = self.config
+        intent = self._b4_record(p, b4, local.text, now, Outcome.UNRESOLVED, price.reason,
+                                 price.vehicle_class, price)
         written = EntryExitRecord(
             network=config.network, station=config.station, lane=config.lane, time=int(now),
             vehicle_class=price.vehicle_class,
             status=EntryExitStatus.EXITED if self._is_exit else EntryExitStatus.ENTERED,
             plate=vehicle.plate, plate_colour=vehicle.plate_colour, accumulated_fee=price.amount,
         )
-        intent = amend(
-            record, reason=price.reason, flags=price.flags, vehicle_class=price.vehicle_class,
-            fee=price.fee, discounted_fee=price.discounted_fee, cash_fee=price.cash_fee,
-        )
-        p.priced(intent, price, written, entry, committed_outcome(self._is_exit, price.reason))
+        p.priced(intent, price, written, b4.last_station,
+                 committed_outcome(self._is_exit, price.reason))
         self._to(LaneState.PURCHASING, now + config.timeouts.purchase)
-        purchase = Purchase(p.obu_id, p.div_factor, price.amount, local, written)
-        effects += [
+        return [
             OpenIntent(intent),
-            SendFrame(purchase),
+            SendFrame(Purchase(p.obu_id, p.div_factor, price.amount, local.time, written)),
             FeeDisplayed(intent.transaction_id, price.vehicle_class, price.fee, price.amount,
                          price.cash_fee),
         ]
-        return effects
 
     def _release_settled(self, p: Pass, settled: TransactionRecord, now: float) -> list[Effect]:
         self._completed[p.obu_id] = (int(now), settled.transaction_id)
@@ -409,6 +418,11 @@ class Lane(Settling):
         else:
             effects.append(OpenBarrier(settled.transaction_id))
         return effects
+
+
+_NO_CARD = ("", 0, "")
+_NO_ENTRY = ("", 0, 0)
+_NO_PRICE: tuple[tuple[ReasonCode, ...], int, int, int] = ((), 0, 0, 0)
 
 
 def _frame_name(frame: object) -> str:
