@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from lane_engine.errors import JournalError
 from lane_engine.journal.schema import APPLICATION_ID, SCHEMA, SCHEMA_VERSION
 
 MEMORY = ":memory:"
+
+#: What `Database.change` returns when a key constraint refused the statement.
+REFUSED = -1
+_KEY_CONFLICTS = frozenset({sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE})
 
 Row = tuple[Any, ...]
 
@@ -31,6 +36,7 @@ class Database:
         self.path = str(path)
         self._depth = 0
         self._lock = threading.RLock()
+        self._transaction = _Transaction(self)
         if self.path != MEMORY and not create and not Path(self.path).is_file():
             raise JournalError(f"journal not found: {self.path}")
         try:
@@ -84,31 +90,37 @@ class Database:
                 f"{SCHEMA_VERSION} exists"
             )
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """Everything inside commits together (durably) or not at all; nests by joining."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
+        return self._transaction
+
+    def _begin(self) -> None:
+        self._lock.acquire()
+        if self._depth:
+            self._depth += 1
+            return
+        try:
             self._run("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._depth = 0
+        except BaseException:
+            self._lock.release()
+            raise
+        self._depth = 1
+
+    def _end(self, failed: bool) -> None:
+        try:
+            self._depth -= 1
+            if self._depth:
+                return
+            if failed:
                 self._rollback()
-                raise
-            self._depth = 0
+                return
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
                 raise JournalError(f"journal commit failed: {exc}") from exc
+        finally:
+            self._lock.release()
 
     def _rollback(self) -> None:
         try:
@@ -147,6 +159,29 @@ class Database:
                 raise JournalError("journal write outside a transaction")
             return self._run(sql, params).lastrowid or 0
 
+    def change(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one writing statement and return the number of rows it changed, or `REFUSED` when
+        a PRIMARY KEY or UNIQUE constraint refused it (nothing of it is kept). Inside
+        `transaction()` it joins it; outside, the statement commits (durably) on its own."""
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).rowcount
+            except sqlite3.IntegrityError as exc:
+                if exc.sqlite_errorcode in _KEY_CONFLICTS:
+                    return REFUSED
+                raise JournalError(f"journal write refused: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal query failed: {exc}") from exc
+
+    def change_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run one writing statement once per parameter row (inside `transaction()` or alone);
+        return the number of rows changed in all."""
+        with self._lock:
+            try:
+                return self._conn.executemany(sql, rows).rowcount
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal query failed: {exc}") from exc
+
     def integrity_check(self) -> list[str]:
         """SQLite's integrity check: ["ok"] for a sound file."""
         return [str(r[0]) for r in self.rows("PRAGMA integrity_check")]
@@ -157,3 +192,23 @@ class Database:
             self._conn.close()
         except sqlite3.Error as exc:
             raise JournalError(f"cannot close journal: {exc}") from exc
+
+
+class _Transaction(AbstractContextManager[None]):
+    """`Database.transaction()`: one reusable object, the state (depth, lock) is the database's."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db._begin()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._db._end(exc_type is not None)

@@ -25,6 +25,27 @@ from lane_engine.journal.database import MEMORY, Database
 
 _ENTRY_COLUMNS = "record, state, opened_at, recorded_at, duplicate_of"
 
+# The statements of the common path, kept constant so that sqlite3's statement cache reuses them.
+# A conflict on the primary key or on the one-debit index sends a write to the checked path.
+_INSERT_INTENT = (
+    "INSERT INTO transactions (transaction_id, state, outcome, reason, card_number,"
+    " idempotency_key, opened_at, recorded_at, record) VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (transaction_id) DO NOTHING"
+)
+_INSERT_CLOSED = (
+    "INSERT INTO transactions (transaction_id, state, outcome, reason, card_number,"
+    " idempotency_key, opened_at, recorded_at, record) VALUES (?, 'closed', ?, ?, ?, ?, ?, ?, ?)"
+)
+_CLOSE_INTENT = (
+    "UPDATE transactions SET state = 'closed', outcome = ?, reason = ?, card_number = ?,"
+    " idempotency_key = ?, recorded_at = ?, record = ? WHERE transaction_id = ? AND state = 'open'"
+)
+_SUPERSEDE = (
+    "UPDATE transactions SET state = 'closed', outcome = ?, reason = ?, card_number = ?,"
+    " idempotency_key = ?, recorded_at = ?, record = ? WHERE transaction_id = ?"
+)
+_INSERT_OUTBOX = "INSERT INTO outbox (transaction_id, record) VALUES (?, ?)"
+
 
 def may_supersede(stored: Outcome, new: Outcome) -> bool:
     """Our decision: a closed transaction is final, except that a record left UNRESOLVED may be
@@ -100,19 +121,15 @@ class SqliteJournal:
         """
         if record.outcome is not Outcome.UNRESOLVED:
             raise JournalError(f"intent {record.transaction_id} must be UNRESOLVED")
-        with self._db.transaction():
-            stored = self._stored(record.transaction_id)
-            if stored is not None:
-                if stored.state is EntryState.OPEN and stored.record == record:
-                    return
-                raise JournalError(f"transaction {record.transaction_id} is already journaled")
-            now = self._clock()
-            self._db.write(
-                "INSERT INTO transactions (transaction_id, state, outcome, reason, card_number,"
-                " idempotency_key, opened_at, recorded_at, record)"
-                " VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?)",
-                (*_keys(record), now, now, record_to_json(record)),
-            )
+        now = self._clock()
+        # One statement, so outside a batch it commits on its own: no BEGIN/COMMIT round trip.
+        row = (*_keys(record), now, now, record_to_json(record))
+        if self._db.change(_INSERT_INTENT, row) == 1:
+            return
+        stored = self._stored(record.transaction_id)
+        if stored is not None and stored.state is EntryState.OPEN and stored.record == record:
+            return
+        raise JournalError(f"transaction {record.transaction_id} is already journaled")
 
     def update_intent(
         self, transaction_id: str, *, ctc: int, terminal_trans_serial: int, **changes: Any
@@ -145,34 +162,55 @@ class SqliteJournal:
         transaction id) writes nothing and returns the record already journaled; see
         `may_supersede` for the one exception.
         """
-        with self._db.transaction():
-            # Only the key columns are read on the common path; records are decoded for a reply.
-            holder_id = self._closed_holder(record.idempotency_key)
-            status = self._status(record.transaction_id)
-            if status is not None and status[0] is EntryState.DUPLICATE:
-                return self._duplicate(status[2] or record.transaction_id)
-            if holder_id is not None and holder_id != record.transaction_id:
-                # The debit is already journaled under another id: settle this one as its twin.
-                if status is not None:
-                    self._db.write(
-                        "UPDATE transactions SET state = 'duplicate', duplicate_of = ?,"
-                        " recorded_at = ? WHERE transaction_id = ?",
-                        (holder_id, self._clock(), record.transaction_id),
-                    )
-                return self._duplicate(holder_id)
-            if (
-                status is not None
-                and status[0] is EntryState.CLOSED
-                and not may_supersede(status[1], record.outcome)
-            ):
-                return self._duplicate(record.transaction_id)
-            return CloseResult(record, False, self._write_closed(record, exists=status is not None))
+        return self._close(record, intent_expected=True)
+
+    def _close(self, record: TransactionRecord, *, intent_expected: bool) -> CloseResult:
+        now = self._clock()
+        text = record_to_json(record)
+        keys = _keys(record)
+        db = self._db
+        with db.transaction():
+            # Common path: close the open intent, or insert a row for a transaction never seen;
+            # the primary key and the one-debit index refuse every other case, which is checked.
+            if intent_expected:
+                changed = db.change(_CLOSE_INTENT, (*keys[1:], now, text, keys[0]))
+                if changed == 0:
+                    changed = db.change(_INSERT_CLOSED, (*keys, now, now, text))
+            else:
+                changed = db.change(_INSERT_CLOSED, (*keys, now, now, text))
+            if changed == 1:
+                return CloseResult(record, False, db.write(_INSERT_OUTBOX, (keys[0], text)))
+            return self._close_checked(record, text, now)
+
+    def _close_checked(self, record: TransactionRecord, text: str, now: float) -> CloseResult:
+        """`close` for a transaction already journaled or a debit already closed."""
+        holder_id = self._closed_holder(record.idempotency_key)
+        status = self._status(record.transaction_id)
+        if status is not None and status[0] is EntryState.DUPLICATE:
+            return self._duplicate(status[2] or record.transaction_id)
+        if holder_id is not None and holder_id != record.transaction_id:
+            # The debit is already journaled under another id: settle this one as its twin.
+            if status is not None:
+                self._db.write(
+                    "UPDATE transactions SET state = 'duplicate', duplicate_of = ?,"
+                    " recorded_at = ? WHERE transaction_id = ?",
+                    (holder_id, now, record.transaction_id),
+                )
+            return self._duplicate(holder_id)
+        if status is None:
+            raise JournalError(f"journal refused transaction {record.transaction_id}")
+        if status[0] is EntryState.CLOSED and not may_supersede(status[1], record.outcome):
+            return self._duplicate(record.transaction_id)
+        self._db.write(_SUPERSEDE, (*_keys(record)[1:], now, text, record.transaction_id))
+        return CloseResult(
+            record, False, self._db.write(_INSERT_OUTBOX, (record.transaction_id, text))
+        )
 
     def record_refusal(self, record: TransactionRecord) -> CloseResult:
         """Commit a refusal (outcome REFUSED, no intent before it) and queue it in the outbox."""
         if record.outcome is not Outcome.REFUSED:
             raise JournalError(f"refusal {record.transaction_id} must have outcome REFUSED")
-        return self.close(record)
+        return self._close(record, intent_expected=False)
 
     def resolve(self, transaction_id: str, outcome: Outcome, **changes: Any) -> CloseResult:
         """Close an open intent from recovery with `outcome` and the fields recovery learned
@@ -195,28 +233,6 @@ class SqliteJournal:
         changes: dict[str, Any] = {} if reason is None else {"reason": reason}
         return self.resolve(transaction_id, Outcome.UNRESOLVED, **changes)
 
-    def _write_closed(self, record: TransactionRecord, *, exists: bool) -> int:
-        now = self._clock()
-        text = record_to_json(record)
-        if not exists:
-            self._db.write(
-                "INSERT INTO transactions (transaction_id, state, outcome, reason, card_number,"
-                " idempotency_key, opened_at, recorded_at, record)"
-                " VALUES (?, 'closed', ?, ?, ?, ?, ?, ?, ?)",
-                (*_keys(record), now, now, text),
-            )
-        else:
-            self._db.write(
-                "UPDATE transactions SET state = 'closed', outcome = ?, reason = ?,"
-                " card_number = ?, idempotency_key = ?, recorded_at = ?, record = ?"
-                " WHERE transaction_id = ?",
-                (*_keys(record)[1:], now, text, record.transaction_id),
-            )
-        return self._db.write(
-            "INSERT INTO outbox (transaction_id, record) VALUES (?, ?)",
-            (record.transaction_id, text),
-        )
-
     # -- recovery and outbox -------------------------------------------------------------------
 
     def open_intents(self) -> list[TransactionRecord]:
@@ -235,17 +251,14 @@ class SqliteJournal:
 
     def mark_published(self, up_to_seq: int | Sequence[int]) -> int:
         """Mark entries published (all up to a sequence number, or the given ones); return count."""
-        with self._db.transaction():
-            before = self.pending_count()
-            if isinstance(up_to_seq, int):
-                self._db.write(
-                    "UPDATE outbox SET published = 1 WHERE published = 0 AND seq <= ?",
-                    (up_to_seq,),
-                )
-            else:
-                for seq in up_to_seq:
-                    self._db.write("UPDATE outbox SET published = 1 WHERE seq = ?", (seq,))
-            return before - self.pending_count()
+        if isinstance(up_to_seq, int):
+            return self._db.change(
+                "UPDATE outbox SET published = 1 WHERE published = 0 AND seq <= ?", (up_to_seq,)
+            )
+        return self._db.change_many(
+            "UPDATE outbox SET published = 1 WHERE seq = ? AND published = 0",
+            [(seq,) for seq in up_to_seq],
+        )
 
     def pending_count(self) -> int:
         """Outbox entries not yet published."""
