@@ -7,9 +7,11 @@ from lane_engine.journal.api import (
     JournalEntry,
     JournalFilter,
     OutboxEntry,
+    may_supersede,
 )
 from lane_engine.journal.database import MEMORY
-from lane_engine.journal.store import SqliteJournal, may_supersede
+from lane_engine.journal.memory import MemoryJournal
+from lane_engine.journal.store import SqliteJournal
 
 __all__ = [
     "MEMORY",
@@ -18,6 +20,7 @@ __all__ = [
     "Journal",
     "JournalEntry",
     "JournalFilter",
+    "MemoryJournal",
     "OutboxEntry",
     "SqliteJournal",
     "may_supersede",

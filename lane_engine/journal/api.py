@@ -1,7 +1,7 @@
 """What a journal offers the lane, the recovery and the publisher, and the values it returns.
 
-`SqliteJournal` implements it, on a file (durable) or on ":memory:" (tests, virtual-time
-simulator), with the same behaviour.
+`SqliteJournal` implements it on a file (durable) or on ":memory:"; `MemoryJournal` in plain
+dicts (virtual-time simulator, benchmarks), with the same behaviour.
 """
 
 from __future__ import annotations
@@ -66,6 +66,14 @@ class JournalFilter:
     state: EntryState | None = None
     limit: int | None = None
     newest_first: bool = False
+
+
+def may_supersede(stored: Outcome, new: Outcome) -> bool:
+    """Our decision: a closed transaction is final, except that a record left UNRESOLVED may be
+    replaced once by a definite outcome (recovery on the OBU's next pass, C8/B8). Any other second
+    close of the same transaction or debit is a duplicate: nothing is written and the record
+    already journaled is returned (first write wins, no error)."""
+    return stored is Outcome.UNRESOLVED and new is not Outcome.UNRESOLVED
 
 
 class Journal(Protocol):

@@ -73,8 +73,8 @@ def _encoder(kind: Any) -> Convert:
         texts = {member: _dumps(member.value) for member in kind}
         return lambda value: texts[value] if type(value) is kind else _value_text(value)
     if kind is bool or kind == bool | None:
-        return lambda value: _JSON_LITERALS[value] if type(value) is bool or value is None else (
-            _value_text(value)
+        return lambda value: (
+            _JSON_LITERALS[value] if type(value) is bool or value is None else (_value_text(value))
         )
     return _value_text
 

@@ -19,6 +19,7 @@ from lane_engine.journal.api import (
     JournalEntry,
     JournalFilter,
     OutboxEntry,
+    may_supersede,
 )
 from lane_engine.journal.codec import record_from_json, record_to_json
 from lane_engine.journal.database import MEMORY, Database
@@ -45,14 +46,6 @@ _SUPERSEDE = (
     " idempotency_key = ?, recorded_at = ?, record = ? WHERE transaction_id = ?"
 )
 _INSERT_OUTBOX = "INSERT INTO outbox (transaction_id, record) VALUES (?, ?)"
-
-
-def may_supersede(stored: Outcome, new: Outcome) -> bool:
-    """Our decision: a closed transaction is final, except that a record left UNRESOLVED may be
-    replaced once by a definite outcome (recovery on the OBU's next pass, C8/B8). Any other second
-    close of the same transaction or debit is a duplicate: nothing is written and the record
-    already journaled is returned (first write wins, no error)."""
-    return stored is Outcome.UNRESOLVED and new is not Outcome.UNRESOLVED
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:

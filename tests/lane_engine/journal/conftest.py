@@ -1,4 +1,5 @@
-"""Journals for the tests: durable on a temporary file, and in memory, with a step clock."""
+"""Journals for the tests, with a step clock: `SqliteJournal` durable on a temporary file and on
+":memory:", and `MemoryJournal`; the behavioural tests run against every one of them."""
 
 from __future__ import annotations
 
@@ -6,23 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from journals import JOURNAL_KINDS, open_journal
 
-from lane_engine.journal import MEMORY, SqliteJournal
-
-
-class StepClock:
-    """A journal clock that advances one second per reading."""
-
-    def __init__(self, start: float = 1_714_521_600.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        self.now += 1.0
-        return self.now
+from lane_engine.journal import Journal
 
 
-@pytest.fixture(params=["file", "memory"])
-def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteJournal]:
-    path = tmp_path / "journal.sqlite3" if request.param == "file" else MEMORY
-    with SqliteJournal(path, clock=StepClock()) as opened:
+@pytest.fixture(params=JOURNAL_KINDS)
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Journal]:
+    opened = open_journal(request.param, tmp_path)
+    try:
         yield opened
+    finally:
+        opened.close_journal()

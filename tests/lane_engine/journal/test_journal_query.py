@@ -11,12 +11,19 @@ from hypothesis import strategies as st
 from journal_records import debited, intent, refusal
 
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
-from lane_engine.journal import EntryState, JournalFilter, SqliteJournal, may_supersede
+from lane_engine.journal import (
+    EntryState,
+    Journal,
+    JournalFilter,
+    MemoryJournal,
+    SqliteJournal,
+    may_supersede,
+)
 from lane_engine.journal.codec import record_from_json, record_to_json
 from lane_engine.journal.export import write_csv, write_jsonl
 
 
-def fill(journal: SqliteJournal) -> None:
+def fill(journal: Journal) -> None:
     """Four debits, two refusals, one open intent and one NOT_DEBITED, on the step clock."""
     for n in range(1, 5):
         journal.open_intent(intent(n))
@@ -28,11 +35,11 @@ def fill(journal: SqliteJournal) -> None:
     journal.resolve("L01-000008", Outcome.NOT_DEBITED, reason=ReasonCode.PURCHASE_FAILED)
 
 
-def ids(journal: SqliteJournal, selection: JournalFilter) -> list[str]:
+def ids(journal: Journal, selection: JournalFilter) -> list[str]:
     return [e.record.transaction_id for e in journal.entries(selection)]
 
 
-def test_filters_select_what_they_name(journal: SqliteJournal) -> None:
+def test_filters_select_what_they_name(journal: Journal) -> None:
     fill(journal)
     everything = list(journal.entries())
     assert len(everything) == 8
@@ -59,7 +66,7 @@ def test_filters_select_what_they_name(journal: SqliteJournal) -> None:
     assert ids(journal, JournalFilter(card_number="nobody")) == []
 
 
-def test_counts_by_outcome_and_reason(journal: SqliteJournal) -> None:
+def test_counts_by_outcome_and_reason(journal: Journal) -> None:
     fill(journal)
     assert journal.counts() == {
         (Outcome.DEBITED, ReasonCode.OK): 4,
@@ -70,7 +77,7 @@ def test_counts_by_outcome_and_reason(journal: SqliteJournal) -> None:
     }
 
 
-def test_jsonl_export_carries_every_record(journal: SqliteJournal) -> None:
+def test_jsonl_export_carries_every_record(journal: Journal) -> None:
     fill(journal)
     stream = io.StringIO()
     assert write_jsonl(journal.entries(), stream) == 8
@@ -82,7 +89,7 @@ def test_jsonl_export_carries_every_record(journal: SqliteJournal) -> None:
         assert row["journal_recorded_at"] == entry.recorded_at
 
 
-def test_csv_export_has_a_header_and_one_row_per_entry(journal: SqliteJournal) -> None:
+def test_csv_export_has_a_header_and_one_row_per_entry(journal: Journal) -> None:
     fill(journal)
     journal.close(debited(9, flags=(ReasonCode.CLASS_MISMATCH,)))
     stream = io.StringIO()
@@ -119,20 +126,25 @@ def test_codec_round_trip(record: TransactionRecord) -> None:
 @settings(max_examples=30)
 @given(st.lists(records, min_size=1, max_size=8))
 def test_journal_round_trip_and_one_row_per_key(batch: list[TransactionRecord]) -> None:
-    with SqliteJournal() as journal:
-        stored: dict[str, TransactionRecord] = {}
-        for record in batch:
-            result = journal.close(record)
-            known = stored.get(record.idempotency_key)
-            assert result.duplicate == (
-                known is not None and not may_supersede(known.outcome, record.outcome)
-            )
-            if result.duplicate:
-                assert result.record == stored[record.idempotency_key]
-            else:
-                assert result.record == record
-                stored[record.idempotency_key] = record
-        keys = [e.record.idempotency_key for e in journal.entries()]
-        assert len(keys) == len(set(keys))
-        for entry in journal.entries():
-            assert stored[entry.record.idempotency_key] == entry.record
+    for journal in (SqliteJournal(), MemoryJournal()):
+        check_one_row_per_key(journal, batch)
+        journal.close_journal()
+
+
+def check_one_row_per_key(journal: Journal, batch: list[TransactionRecord]) -> None:
+    stored: dict[str, TransactionRecord] = {}
+    for record in batch:
+        result = journal.close(record)
+        known = stored.get(record.idempotency_key)
+        assert result.duplicate == (
+            known is not None and not may_supersede(known.outcome, record.outcome)
+        )
+        if result.duplicate:
+            assert result.record == stored[record.idempotency_key]
+        else:
+            assert result.record == record
+            stored[record.idempotency_key] = record
+    keys = [e.record.idempotency_key for e in journal.entries()]
+    assert len(keys) == len(set(keys))
+    for entry in journal.entries():
+        assert stored[entry.record.idempotency_key] == entry.record

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 from journal_records import debited, intent, refusal
+from journals import open_journal
 
 from lane_engine.core.outcomes import Outcome, ReasonCode
 from lane_engine.errors import JournalError
-from lane_engine.journal import EntryState, JournalFilter, SqliteJournal
+from lane_engine.journal import EntryState, Journal, JournalFilter, SqliteJournal
 from lane_engine.journal.schema import SCHEMA_VERSION
 
 
-def test_intent_is_listed_until_closed(journal: SqliteJournal) -> None:
+def test_intent_is_listed_until_closed(journal: Journal) -> None:
     journal.open_intent(intent(1))
     journal.open_intent(intent(2))
     assert [r.transaction_id for r in journal.open_intents()] == ["L01-000001", "L01-000002"]
@@ -27,13 +28,13 @@ def test_intent_is_listed_until_closed(journal: SqliteJournal) -> None:
     assert entry is not None and entry.state is EntryState.CLOSED and entry.record == debited(1)
 
 
-def test_intent_must_be_unresolved(journal: SqliteJournal) -> None:
+def test_intent_must_be_unresolved(journal: Journal) -> None:
     with pytest.raises(JournalError):
         journal.open_intent(debited(1))
 
 
 def test_reopening_the_same_intent_is_a_no_op_but_a_different_one_is_refused(
-    journal: SqliteJournal,
+    journal: Journal,
 ) -> None:
     journal.open_intent(intent(1))
     journal.open_intent(intent(1))
@@ -45,7 +46,7 @@ def test_reopening_the_same_intent_is_a_no_op_but_a_different_one_is_refused(
         journal.open_intent(intent(1))
 
 
-def test_closing_the_same_debit_twice_writes_once(journal: SqliteJournal) -> None:
+def test_closing_the_same_debit_twice_writes_once(journal: Journal) -> None:
     journal.open_intent(intent(1))
     first = journal.close(debited(1))
     again = journal.close(debited(1, detail="retransmitted B5"))
@@ -56,7 +57,7 @@ def test_closing_the_same_debit_twice_writes_once(journal: SqliteJournal) -> Non
 
 
 def test_the_same_debit_under_a_second_transaction_id_is_a_duplicate(
-    journal: SqliteJournal,
+    journal: Journal,
 ) -> None:
     journal.open_intent(intent(1))
     journal.close(debited(1))
@@ -74,7 +75,7 @@ def test_the_same_debit_under_a_second_transaction_id_is_a_duplicate(
     assert journal.close(debited(1, transaction_id=twin_id)).duplicate
 
 
-def test_update_intent_records_ctc_from_an_error_b5(journal: SqliteJournal) -> None:
+def test_update_intent_records_ctc_from_an_error_b5(journal: Journal) -> None:
     journal.open_intent(intent(1))
     updated = journal.update_intent(
         "L01-000001", ctc=101, terminal_trans_serial=5001, detail="B5 10"
@@ -84,7 +85,7 @@ def test_update_intent_records_ctc_from_an_error_b5(journal: SqliteJournal) -> N
     assert updated.idempotency_key == debited(1).idempotency_key
 
 
-def test_update_intent_refuses_closed_unknown_and_bad_fields(journal: SqliteJournal) -> None:
+def test_update_intent_refuses_closed_unknown_and_bad_fields(journal: Journal) -> None:
     with pytest.raises(JournalError):
         journal.update_intent("nope", ctc=1, terminal_trans_serial=1)
     journal.open_intent(intent(1))
@@ -97,7 +98,7 @@ def test_update_intent_refuses_closed_unknown_and_bad_fields(journal: SqliteJour
         journal.update_intent("L01-000001", ctc=1, terminal_trans_serial=1)
 
 
-def test_recovery_resolves_open_intents(journal: SqliteJournal) -> None:
+def test_recovery_resolves_open_intents(journal: Journal) -> None:
     for n in (1, 2, 3):
         journal.open_intent(intent(n))
     journal.update_intent("L01-000002", ctc=102, terminal_trans_serial=5002)
@@ -113,7 +114,7 @@ def test_recovery_resolves_open_intents(journal: SqliteJournal) -> None:
         journal.resolve("L01-000003", Outcome.DEBITED)
 
 
-def test_unresolved_may_later_be_settled_once(journal: SqliteJournal) -> None:
+def test_unresolved_may_later_be_settled_once(journal: Journal) -> None:
     journal.open_intent(intent(1))
     journal.mark_unresolved_for_clearing("L01-000001")
     settled = journal.close(debited(1, recovered=True))
@@ -127,7 +128,7 @@ def test_unresolved_may_later_be_settled_once(journal: SqliteJournal) -> None:
     ]
 
 
-def test_refusals_need_no_intent_and_are_idempotent(journal: SqliteJournal) -> None:
+def test_refusals_need_no_intent_and_are_idempotent(journal: Journal) -> None:
     first = journal.record_refusal(refusal(1))
     assert not first.duplicate
     assert journal.record_refusal(refusal(1)).duplicate
@@ -136,7 +137,7 @@ def test_refusals_need_no_intent_and_are_idempotent(journal: SqliteJournal) -> N
         journal.record_refusal(debited(2))
 
 
-def test_outbox_is_in_commit_order_and_drains(journal: SqliteJournal) -> None:
+def test_outbox_is_in_commit_order_and_drains(journal: Journal) -> None:
     order = []
     for n in range(1, 8):
         if n % 3 == 0:
@@ -188,14 +189,14 @@ def test_batch_commits_together_or_not_at_all(tmp_path: Path) -> None:
         assert len(journal.outbox_batch(10)) == 3
 
 
-def test_a_failed_write_inside_a_batch_rolls_the_batch_back(journal: SqliteJournal) -> None:
+def test_a_failed_write_inside_a_batch_rolls_the_batch_back(journal: Journal) -> None:
     with pytest.raises(JournalError), journal.batch():
         journal.open_intent(intent(1))
         journal.open_intent(intent(1, plate="other"))
     assert journal.get("L01-000001") is None
 
 
-def test_fields_added_to_the_record_are_kept(journal: SqliteJournal) -> None:
+def test_fields_added_to_the_record_are_kept(journal: Journal) -> None:
     record = debited(1, flags=(ReasonCode.CLASS_MISMATCH,), tac_verified=False, detail="x")
     journal.close(record)
     entry = journal.get("L01-000001")
@@ -250,18 +251,25 @@ def test_durable_journal_uses_wal_and_full_sync(tmp_path: Path) -> None:
     conn.close()
 
 
-def test_lanes_on_worker_threads_share_one_journal(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite-file", "memory"])
+def test_lanes_on_worker_threads_share_one_journal(tmp_path: Path, kind: str) -> None:
     lanes = 8
-    with SqliteJournal(tmp_path / "j.sqlite3") as journal:
+    journal = open_journal(kind, tmp_path)
 
-        def lane(number: int) -> None:
-            for n in range(number * 100, number * 100 + 10):
-                with journal.batch():
-                    journal.open_intent(intent(n))
-                journal.close(debited(n))
+    def lane(number: int) -> None:
+        for n in range(number * 100, number * 100 + 10):
+            with journal.batch():
+                journal.open_intent(intent(n))
+            journal.close(debited(n))
 
+    try:
         with ThreadPoolExecutor(max_workers=lanes) as pool:
             list(pool.map(lane, range(lanes)))
         assert journal.open_intents() == []
-        assert len(journal.outbox_batch(1000)) == lanes * 10
-        assert journal.integrity_check() == ["ok"]
+        outbox = journal.outbox_batch(1000)
+        assert len(outbox) == lanes * 10
+        assert [e.seq for e in outbox] == sorted({e.seq for e in outbox})
+        if isinstance(journal, SqliteJournal):
+            assert journal.integrity_check() == ["ok"]
+    finally:
+        journal.close_journal()
