@@ -98,8 +98,30 @@ class StreamDecoder:
 
     def feed(self, chunk: bytes) -> list[StreamItem]:
         """Adds `chunk`; returns the packets and rejections now complete, in stream order."""
+        if not self._buf and not self._garbage and self.envelope is EnvelopeKind.V3:
+            packet = self._whole_v3(chunk)
+            if packet is not None:
+                self._base += len(chunk)
+                return [packet]
         self._buf += chunk
         return self._run(final=False)
+
+    def _whole_v3(self, chunk: bytes) -> V3Packet | None:
+        """The packet when `chunk` is exactly one good V3 frame (the usual read), else None.
+
+        With nothing pending, the scan would find the same packet and nothing else; anything
+        short of that case goes the long way.
+        """
+        size = len(chunk)
+        if size < V3_OVERHEAD or chunk[0] != ETX or chunk[1] != ETX or chunk[2] != V3_VERSION:
+            return None
+        length = chunk[6] << 8 | chunk[7]
+        if chunk[4] or chunk[5] or length + V3_OVERHEAD != size or length > self.max_length:
+            return None
+        body = bytes(chunk[2:-2])
+        if crc16_x25(body) != chunk[-2] << 8 | chunk[-1]:
+            return None
+        return V3Packet(seq=body[1], data=body[V3_HEADER_LENGTH - 2 :])
 
     def close(self) -> list[StreamItem]:
         """Ends the stream: whatever is left is reported (truncated frame, garbage)."""

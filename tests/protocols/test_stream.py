@@ -96,6 +96,22 @@ def test_v3_garbage_between_frames_loses_no_frame(garbage: list[bytes], cut: int
 
 @settings(max_examples=60, deadline=None)
 @given(
+    chunks=st.lists(
+        st.sampled_from([golden.raw(frame) for frame in golden.V3])
+        | st.sampled_from([golden.raw(frame)[:-1] + b"\x00" for frame in golden.V3])
+        | st.binary(max_size=12),
+        max_size=8,
+    ),
+)
+def test_v3_chunks_of_one_frame_each_give_what_the_whole_stream_gives(
+    chunks: list[bytes],
+) -> None:
+    # Whole frames, frames with a spoiled CRC and garbage, each read as one chunk.
+    assert run(EnvelopeKind.V3, chunks) == run(EnvelopeKind.V3, [b"".join(chunks)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
     garbage=st.lists(st.binary(max_size=24).map(lambda b: b.replace(b"\xff", b"")),
                      min_size=len(golden.BCC) + 1, max_size=len(golden.BCC) + 1),
     cut=st.integers(0, 400),
