@@ -7,13 +7,14 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 
 from lane_engine.core.outcomes import TransactionRecord
-from lane_engine.journal import SqliteJournal
+from lane_engine.journal import Journal
 
 
 class GroupCommitJournal:
-    """A `SqliteJournal` kept inside an open batch; `commit()` makes everything so far durable."""
+    """A journal (`SqliteJournal`, `MemoryJournal`) kept inside an open batch; `commit()` makes
+    everything so far durable."""
 
-    def __init__(self, journal: SqliteJournal) -> None:
+    def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self.commits = 0
         self._batch: AbstractContextManager[None] | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from lane_engine.journal import SqliteJournal
+from lane_engine.journal import Journal, MemoryJournal, SqliteJournal
 from rsu_sim.harness.journal_sink import GroupCommitJournal
 from rsu_sim.harness.run import Progress, Simulation, SimulationOptions, SimulationResult
 from rsu_sim.model.scenario import Scenario
@@ -18,7 +18,7 @@ class JournalMode(enum.Enum):
 
     #: a durable SQLite file under the output directory, group commit
     FILE = "file"
-    #: SQLite in memory (faster), copied to the file when the run ends
+    #: a `MemoryJournal` (faster: nothing serialised), copied to the file when the run ends
     MEMORY = "memory"
 
 
@@ -29,8 +29,8 @@ def run_to_directory(scenario: Scenario, directory: Path, options: SimulationOpt
     prepare(directory)
     path = journal_path(directory)
     clock = _VirtualClock()
-    journal = SqliteJournal(path if journal_mode is JournalMode.FILE else ":memory:",
-                            clock=clock.time)
+    journal: Journal = (SqliteJournal(path, clock=clock.time) if journal_mode is JournalMode.FILE
+                        else MemoryJournal(clock=clock.time))
     sink = GroupCommitJournal(journal)
     try:
         simulation = Simulation(scenario, sink, options)
