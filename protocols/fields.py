@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import struct
 from enum import IntEnum, IntFlag
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from construct import Adapter, Array, Bytes, Construct, ConstructError
@@ -45,60 +46,28 @@ class RecordEncoder(Protocol[T_contra]):
     def __call__(self, record: T_contra, *, compiled: bool = True) -> bytes: ...
 
 
-class _Digits(ValueAdapter):
-    def __init__(self, size: int) -> None:
-        super().__init__(Bytes(size))
-        self.size = size
-
-    def decode_value(self, obj: bytes) -> str:
-        return bcd.decode_digits(obj)
-
-    def encode_value(self, obj: str) -> bytes:
-        return bcd.encode_digits(obj, self.size)
+def _required_datetime(raw: bytes) -> dt.datetime:
+    value = bcd.decode_datetime(raw)
+    if value is None:
+        raise RecordError("BCD date-time is all zero")
+    return value
 
 
-class _Date(ValueAdapter):
-    def decode_value(self, obj: bytes) -> dt.date | None:
-        return bcd.decode_date(obj)
-
-    def encode_value(self, obj: dt.date | None) -> bytes:
-        return bcd.encode_date(obj)
+def _optional_datetime_bytes(value: dt.datetime | None) -> bytes:
+    return b"\x00" * 7 if value is None else bcd.encode_datetime(value)
 
 
-class _DateTime(ValueAdapter):
-    def decode_value(self, obj: bytes) -> dt.datetime:
-        value = bcd.decode_datetime(obj)
-        if value is None:
-            raise RecordError("BCD date-time is all zero")
-        return value
-
-    def encode_value(self, obj: dt.datetime) -> bytes:
-        return bcd.encode_datetime(obj)
-
-
-class _OptionalDateTime(ValueAdapter):
-    def decode_value(self, obj: bytes) -> dt.datetime | None:
-        return bcd.decode_datetime(obj)
-
-    def encode_value(self, obj: dt.datetime | None) -> bytes:
-        return b"\x00" * 7 if obj is None else bcd.encode_datetime(obj)
-
-
-class _Plate(ValueAdapter):
-    def decode_value(self, obj: bytes) -> Plate:
-        return Plate(obj)
-
-    def encode_value(self, obj: Plate) -> bytes:
-        if len(obj.raw) != PLATE_LENGTH:
-            raise RecordError(f"plate holds {len(obj.raw)} bytes, wants {PLATE_LENGTH}")
-        return obj.raw
+def _plate_bytes(plate: Plate) -> bytes:
+    if len(plate.raw) != PLATE_LENGTH:
+        raise RecordError(f"plate holds {len(plate.raw)} bytes, wants {PLATE_LENGTH}")
+    return plate.raw
 
 
 class _Enum(ValueAdapter):
     def __init__(
         self, subcon: Construct, enum: type[IntEnum] | type[IntFlag], strict: bool
     ) -> None:
-        super().__init__(subcon)
+        super().__init__(subcon, self._convert, int)
         self.enum = enum
         self.strict = strict
         self._members: dict[int, int] = {int(member): member for member in enum}
@@ -117,12 +86,6 @@ class _Enum(ValueAdapter):
                 raise RecordError(f"{obj:#04x} is not a {self.enum.__name__}") from None
             return obj
 
-    def decode_value(self, obj: int) -> int:
-        return self._convert(obj)
-
-    def encode_value(self, obj: int) -> int:
-        return int(obj)
-
 
 class _Record(ValueAdapter):
     def __init__(
@@ -132,19 +95,19 @@ class _Record(ValueAdapter):
         encode: RecordEncoder[Any],
         zero_is_none: bool,
     ) -> None:
-        super().__init__(Bytes(size))
+        super().__init__(Bytes(size), self._decode_record, self._encode_record)
         self.size = size
         self.decode = decode
         self.encode = encode
         self.zero_is_none = zero_is_none
         self._zero = bytes(size)
 
-    def decode_value(self, obj: bytes, compiled: bool = True) -> Any:
+    def _decode_record(self, obj: bytes, compiled: bool = True) -> Any:
         if self.zero_is_none and obj == self._zero:
             return None
         return self.decode(obj, compiled=compiled)
 
-    def encode_value(self, obj: Any, compiled: bool = True) -> bytes:
+    def _encode_record(self, obj: Any, compiled: bool = True) -> bytes:
         if obj is None:
             if not self.zero_is_none:
                 raise RecordError("a record is required here")
@@ -155,35 +118,35 @@ class _Record(ValueAdapter):
 
     # construct's own paths use construct all the way down (the reference for the flat codecs)
     def _decode(self, obj: bytes, context: Any, path: str) -> Any:
-        return self.decode_value(bytes(obj), compiled=False)
+        return self._decode_record(bytes(obj), compiled=False)
 
     def _encode(self, obj: Any, context: Any, path: str) -> bytes:
-        return self.encode_value(obj, compiled=False)
+        return self._encode_record(obj, compiled=False)
 
 
 def BcdDigits(size: int) -> Construct:
     """`size` bytes of BCD as a digit string."""
-    return _Digits(size)
+    return ValueAdapter(Bytes(size), bcd.decode_digits, partial(bcd.encode_digits, size=size))
 
 
 def BcdDate() -> Construct:
     """4-byte BCD ``yyyymmdd`` as `datetime.date`, all zero as None."""
-    return _Date(Bytes(4))
+    return ValueAdapter(Bytes(4), bcd.decode_date, bcd.encode_date)
 
 
 def BcdDateTime() -> Construct:
     """7-byte BCD ``yyyyMMddHHmmss`` as a naive `datetime.datetime` (all zero is refused)."""
-    return _DateTime(Bytes(7))
+    return ValueAdapter(Bytes(7), _required_datetime, bcd.encode_datetime)
 
 
 def OptionalBcdDateTime() -> Construct:
     """7-byte BCD date-time where all zero means "none" (a failed B5 may carry no time)."""
-    return _OptionalDateTime(Bytes(7))
+    return ValueAdapter(Bytes(7), bcd.decode_datetime, _optional_datetime_bytes)
 
 
 def PlateBytes() -> Construct:
     """12 bytes of zero-padded GBK as `records.Plate`."""
-    return _Plate(Bytes(PLATE_LENGTH))
+    return ValueAdapter(Bytes(PLATE_LENGTH), Plate, _plate_bytes)
 
 
 def EnumField(

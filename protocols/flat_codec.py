@@ -36,7 +36,7 @@ _INTEGER_CODES = frozenset("BHILQbhilq")
 
 
 class ValueAdapter(Adapter):
-    """A construct Adapter whose conversions need no context, so flat codecs can call them.
+    """A construct Adapter over two context-free conversions, which flat codecs call directly.
 
     A one-byte field whose decoding never fails may also set `decode_table`, its decoded value
     for each byte: the flat decoder then indexes it instead of calling `decode_value`.
@@ -44,13 +44,17 @@ class ValueAdapter(Adapter):
 
     decode_table: tuple[Any, ...] | None = None
 
-    def decode_value(self, obj: Any) -> Any:
-        """The value of the parsed `obj`."""
-        raise NotImplementedError
-
-    def encode_value(self, obj: Any) -> Any:
-        """What the subconstruct builds for the value `obj`."""
-        raise NotImplementedError
+    def __init__(
+        self,
+        subcon: Construct,
+        decode_value: Callable[[Any], Any],
+        encode_value: Callable[[Any], Any],
+    ) -> None:
+        super().__init__(subcon)
+        #: the value of what the subconstruct parsed
+        self.decode_value = decode_value
+        #: what the subconstruct builds for a value
+        self.encode_value = encode_value
 
     def _decode(self, obj: Any, context: Any, path: str) -> Any:
         return self.decode_value(obj)
