@@ -225,20 +225,24 @@ class Rsu:
     # ------------------------------------------------------------ timers
 
     def _next_due(self) -> tuple[float, Callable[[float], list[RsuEffect]]] | None:
-        best: tuple[float, Callable[[float], list[RsuEffect]]] | None = None
-        candidates: list[tuple[float | None, Callable[[float], list[RsuEffect]]]] = [
-            (self._step_at, self._run_step),
-            (self._session_out.next_at if self._session_out else None, self._retransmit_session),
-            (self._heartbeat_out.next_at if self._heartbeat_out else None,
-             self._retransmit_heartbeat),
-            (self._heartbeat_at, self._send_heartbeat),
-        ]
+        # Called on every frame and timer: plain comparisons, no candidate list. Ties go to the
+        # earlier line, as the order of the candidates always did.
+        at: float | None = self._step_at
+        action: Callable[[float], list[RsuEffect]] = self._run_step
+        out = self._session_out
+        if out is not None and (at is None or out.next_at < at):
+            at, action = out.next_at, self._retransmit_session
+        out = self._heartbeat_out
+        if out is not None and (at is None or out.next_at < at):
+            at, action = out.next_at, self._retransmit_heartbeat
+        beat = self._heartbeat_at
+        if beat is not None and (at is None or beat < at):
+            at, action = beat, self._send_heartbeat
         if self._pass is None and self._queue:
-            candidates.append((self._queue[0].leaves_at, self._start_next))
-        for at, action in candidates:
-            if at is not None and (best is None or at < best[0]):
-                best = (at, action)
-        return best
+            leaves = self._queue[0].leaves_at
+            if at is None or leaves < at:
+                at, action = leaves, self._start_next
+        return None if at is None else (at, action)
 
     def _run_step(self, at: float) -> list[RsuEffect]:
         then = self._step_then
