@@ -46,6 +46,7 @@ from rsu_sim.model.population import VehicleRecord
 #: Key version of the simulated cards and OBUs (our decision: every issuer uses version 1).
 DEFAULT_KEY_VERSION = 1
 _NO_CARD = Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+_ICC_ABSENT = int(ObuStatus.ICC_ABSENT)
 # Air frame sizes by formula (dsrc.md §1, protocols.air's encoding): MAC address 4, MAC control
 # 1, LLC control 1, FCS 2, plus the status byte on the uplink. Tests check them against
 # `encode_air_frame`, so sizing by formula is equivalent to encoding.
@@ -94,7 +95,8 @@ class Obu:
     @property
     def has_card(self) -> bool:
         """True when a card is inserted and the OBU does not report it absent."""
-        return self.card is not None and not self.system_info.obu_status & ObuStatus.ICC_ABSENT
+        # int arithmetic: IntFlag's own `&` builds a flag object, and this runs on every exchange
+        return self.card is not None and not int(self.system_info.obu_status) & _ICC_ABSENT
 
     # ------------------------------------------------------------ VST
 

@@ -95,7 +95,7 @@ _ANSWER_LENGTH: dict[type, int] = {
     GetBalance: 6, InitializeForCappPurchase: 17, UpdateCappDataCache: 2,
     DebitForCappPurchase: 10, GetTransactionProve: 10,
 }
-_SLOW_COMMANDS = (InitializeForCappPurchase, DebitForCappPurchase)
+_SLOW_COMMANDS = frozenset({InitializeForCappPurchase, DebitForCappPurchase})
 
 
 _T = TypeVar("_T")
@@ -218,7 +218,7 @@ class DsrcPass:
 
     def _icc_time(self, commands: Sequence[Command]) -> float:
         cfg = self._radio.config
-        return sum(cfg.icc_purchase_apdu_s if isinstance(c, _SLOW_COMMANDS) else cfg.icc_apdu_s
+        return sum(cfg.icc_purchase_apdu_s if type(c) in _SLOW_COMMANDS else cfg.icc_apdu_s
                    for c in commands)
 
     def _transfer(self, now: float, commands: Sequence[Command],
