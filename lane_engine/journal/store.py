@@ -37,11 +37,12 @@ _INSERT_CLOSED = (
     "INSERT INTO transactions (transaction_id, state, outcome, reason, card_number,"
     " idempotency_key, opened_at, recorded_at, record) VALUES (?, 'closed', ?, ?, ?, ?, ?, ?, ?)"
 )
+# Leaves card_number alone (see the schema); a close for another card takes the checked path.
 _CLOSE_INTENT = (
-    "UPDATE transactions SET state = 'closed', outcome = ?, reason = ?, card_number = ?,"
-    " idempotency_key = ?, recorded_at = ?, record = ? WHERE transaction_id = ? AND state = 'open'"
+    "UPDATE transactions SET state = 'closed', outcome = ?, reason = ?, idempotency_key = ?,"
+    " recorded_at = ?, record = ? WHERE transaction_id = ? AND state = 'open' AND card_number = ?"
 )
-_SUPERSEDE = (
+_CLOSE_ROW = (
     "UPDATE transactions SET state = 'closed', outcome = ?, reason = ?, card_number = ?,"
     " idempotency_key = ?, recorded_at = ?, record = ? WHERE transaction_id = ?"
 )
@@ -166,7 +167,10 @@ class SqliteJournal:
             # Common path: close the open intent, or insert a row for a transaction never seen;
             # the primary key and the one-debit index refuse every other case, which is checked.
             if intent_expected:
-                changed = db.change(_CLOSE_INTENT, (*keys[1:], now, text, keys[0]))
+                transaction_id, outcome, reason, card, key = keys
+                changed = db.change(
+                    _CLOSE_INTENT, (outcome, reason, key, now, text, transaction_id, card)
+                )
                 if changed == 0:
                     changed = db.change(_INSERT_CLOSED, (*keys, now, now, text))
             else:
@@ -194,7 +198,7 @@ class SqliteJournal:
             raise JournalError(f"journal refused transaction {record.transaction_id}")
         if status[0] is EntryState.CLOSED and not may_supersede(status[1], record.outcome):
             return self._duplicate(record.transaction_id)
-        self._db.write(_SUPERSEDE, (*_keys(record)[1:], now, text, record.transaction_id))
+        self._db.write(_CLOSE_ROW, (*_keys(record)[1:], now, text, record.transaction_id))
         return CloseResult(
             record, False, self._db.write(_INSERT_OUTBOX, (record.transaction_id, text))
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from journal_records import debited, intent, refusal
-from journals import open_journal
+from journals import StepClock, open_journal
 
 from lane_engine.core.outcomes import Outcome, ReasonCode
 from lane_engine.errors import JournalError
@@ -73,6 +73,18 @@ def test_the_same_debit_under_a_second_transaction_id_is_a_duplicate(
     assert len(debits) == 1
     assert journal.counts() == {(Outcome.DEBITED, ReasonCode.OK): 1}
     assert journal.close(debited(1, transaction_id=twin_id)).duplicate
+
+
+def test_a_close_may_name_another_card_than_its_intent(journal: Journal) -> None:
+    journal.open_intent(intent(1))
+    other_card = debited(1, card_number="37019999999999999999")
+    assert not journal.close(other_card).duplicate
+    entry = journal.get("L01-000001")
+    assert entry is not None and entry.state is EntryState.CLOSED and entry.record == other_card
+    by_card = journal.entries(JournalFilter(card_number=other_card.card_number))
+    assert [e.record for e in by_card] == [other_card]
+    assert list(journal.entries(JournalFilter(card_number=intent(1).card_number))) == []
+    assert journal.open_intents() == []
 
 
 def test_update_intent_records_ctc_from_an_error_b5(journal: Journal) -> None:
@@ -224,6 +236,28 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(JournalError, match="newer"):
         SqliteJournal(path)
+
+
+def test_a_version_1_journal_is_migrated_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    with SqliteJournal(path, clock=StepClock()) as journal:
+        journal.open_intent(intent(1))
+        journal.close(debited(1))
+        journal.open_intent(intent(2))
+    with sqlite3.connect(path) as conn:  # the version 1 card index
+        conn.execute("DROP INDEX transactions_by_card")
+        conn.execute("CREATE INDEX transactions_by_card ON transactions (card_number, recorded_at)")
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with SqliteJournal(path, clock=StepClock(2_000_000_000.0)) as journal:
+        assert [e.record for e in journal.entries()] == [debited(1), intent(2)]
+        assert not journal.close(debited(2)).duplicate
+        assert journal.integrity_check() == ["ok"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        columns = conn.execute("PRAGMA index_info(transactions_by_card)").fetchall()
+        assert [c[2] for c in columns] == ["card_number"]
+    conn.close()
 
 
 def test_foreign_files_are_refused(tmp_path: Path) -> None:
