@@ -37,3 +37,7 @@ class SimProtocolError(SimError):
 
 class OutputError(SimError):
     """A run's output directory cannot be written or read."""
+
+
+class ServeError(SimError):
+    """The TCP server cannot run: a port cannot be bound, or the arguments do not fit."""

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import TextIO
 
 from keys.errors import KeysError
-from rsu_sim.errors import SimError
+from rsu_sim.errors import ServeError, SimError
 from rsu_sim.model.rsu_effects import PassEnded
 from rsu_sim.model.scenario import Scenario
 from rsu_sim.model.streams import VehicleArrival
 from rsu_sim.scenario_file import load_packaged_scenario, load_scenario
-from rsu_sim.server_lane import FRAME_GAP_S, LaneServer, RealTimeClock, ServeError
+from rsu_sim.server_lane import FRAME_GAP_S, LaneServer, RealTimeClock
 from rsu_sim.server_log import FrameLog, ServeSummary
 from rsu_sim.server_site import Site, build_site
 

@@ -20,7 +20,7 @@ from protocols.errors import FrameError
 from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import UnknownFrame
 from protocols.stream import Rejected, StreamDecoder, StreamItem
-from rsu_sim.errors import SimError
+from rsu_sim.errors import ServeError
 from rsu_sim.harness.link import corrupt
 from rsu_sim.harness.run import SimulationOptions, pass_faults
 from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, SendFrame
@@ -39,10 +39,6 @@ _READ_SIZE = 65536
 CLOSE_FLUSH_S = 1.0
 #: The harness's pass-fault mapping with nothing forced: the scenario's mix alone decides.
 _NO_FORCED_FAULTS = SimulationOptions()
-
-
-class ServeError(SimError):
-    """The server cannot run: a port cannot be bound, or the arguments do not fit."""
 
 
 class RealTimeClock:
