@@ -15,7 +15,9 @@ SCHEMA_VERSION = 2
 # intent may carry the transaction id as its key until the CTC is known.
 # state: 'open' (intent committed, not settled), 'closed', 'duplicate' (a second transaction id
 # for a debit already closed under `duplicate_of`).
-# The outbox holds a snapshot of each closed record in commit order for the publisher.
+# The outbox lists the closed records in commit order for the publisher. Its `record` is NULL
+# where the transaction's row holds that record for good (a final outcome: no second copy to
+# write); a record that may still be superseded (`may_supersede`) is copied.
 # Closing an intent changes neither its card number nor its id, so that it leaves the card and
 # id indexes alone: their pages are scattered (one per lane or card), and every page a commit
 # touches is written to the WAL whole.
@@ -42,7 +44,7 @@ CREATE INDEX transactions_open ON transactions (opened_at) WHERE state = 'open';
 CREATE TABLE outbox (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,
     transaction_id TEXT NOT NULL,
-    record         TEXT NOT NULL,
+    record         TEXT,
     published      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX outbox_pending ON outbox (seq) WHERE published = 0;
@@ -50,9 +52,18 @@ CREATE INDEX outbox_pending ON outbox (seq) WHERE published = 0;
 
 #: Statements taking a journal from version v (the key) to v + 1, run in one transaction.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
-    # 1 -> 2: the card index without recorded_at, which every close changed.
+    # 1 -> 2: the card index without recorded_at, which every close changed; outbox records
+    # may be NULL (the table is rebuilt to drop NOT NULL, its entries kept as they are).
     1: (
         "DROP INDEX transactions_by_card",
         "CREATE INDEX transactions_by_card ON transactions (card_number)",
+        "DROP INDEX outbox_pending",
+        "ALTER TABLE outbox RENAME TO outbox_1",
+        "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " transaction_id TEXT NOT NULL, record TEXT, published INTEGER NOT NULL DEFAULT 0)",
+        "INSERT INTO outbox (seq, transaction_id, record, published)"
+        " SELECT seq, transaction_id, record, published FROM outbox_1",
+        "DROP TABLE outbox_1",
+        "CREATE INDEX outbox_pending ON outbox (seq) WHERE published = 0",
     ),
 }

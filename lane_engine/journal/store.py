@@ -48,6 +48,10 @@ _CLOSE_ROW = (
 )
 _INSERT_OUTBOX = "INSERT INTO outbox (transaction_id, record) VALUES (?, ?)"
 
+#: Outcomes whose record may later be replaced in its row (see `may_supersede`): their outbox
+#: entry keeps a copy; any other entry reads the record from the row.
+_REPLACEABLE = frozenset(o for o in Outcome if any(may_supersede(o, new) for new in Outcome))
+
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:
     record_json, state, opened_at, recorded_at, duplicate_of = row
@@ -176,7 +180,7 @@ class SqliteJournal:
             else:
                 changed = db.change(_INSERT_CLOSED, (*keys, now, now, text))
             if changed == 1:
-                return CloseResult(record, False, db.write(_INSERT_OUTBOX, (keys[0], text)))
+                return CloseResult(record, False, self._queue(record, text))
             return self._close_checked(record, text, now)
 
     def _close_checked(self, record: TransactionRecord, text: str, now: float) -> CloseResult:
@@ -199,9 +203,12 @@ class SqliteJournal:
         if status[0] is EntryState.CLOSED and not may_supersede(status[1], record.outcome):
             return self._duplicate(record.transaction_id)
         self._db.write(_CLOSE_ROW, (*_keys(record)[1:], now, text, record.transaction_id))
-        return CloseResult(
-            record, False, self._db.write(_INSERT_OUTBOX, (record.transaction_id, text))
-        )
+        return CloseResult(record, False, self._queue(record, text))
+
+    def _queue(self, record: TransactionRecord, text: str) -> int:
+        """Add the closed record to the outbox; return its sequence number."""
+        copy = text if record.outcome in _REPLACEABLE else None
+        return self._db.write(_INSERT_OUTBOX, (record.transaction_id, copy))
 
     def record_refusal(self, record: TransactionRecord) -> CloseResult:
         """Commit a refusal (outcome REFUSED, no intent before it) and queue it in the outbox."""
@@ -242,7 +249,10 @@ class SqliteJournal:
     def outbox_batch(self, limit: int) -> list[OutboxEntry]:
         """The oldest unpublished outbox entries, in commit order."""
         rows = self._db.rows(
-            "SELECT seq, record FROM outbox WHERE published = 0 ORDER BY seq LIMIT ?", (limit,)
+            "SELECT o.seq, coalesce(o.record, t.record) FROM outbox AS o"
+            " JOIN transactions AS t USING (transaction_id)"
+            " WHERE o.published = 0 ORDER BY o.seq LIMIT ?",
+            (limit,),
         )
         return [OutboxEntry(seq, record_from_json(text)) for seq, text in rows]
 

@@ -14,7 +14,8 @@ from journals import StepClock, open_journal
 from lane_engine.core.outcomes import Outcome, ReasonCode
 from lane_engine.errors import JournalError
 from lane_engine.journal import EntryState, Journal, JournalFilter, SqliteJournal
-from lane_engine.journal.schema import SCHEMA_VERSION
+from lane_engine.journal.codec import record_to_json
+from lane_engine.journal.schema import APPLICATION_ID, SCHEMA_VERSION
 
 
 def test_intent_is_listed_until_closed(journal: Journal) -> None:
@@ -238,25 +239,49 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         SqliteJournal(path)
 
 
+#: The tables as version 1 of the journal created them.
+SCHEMA_1 = """
+CREATE TABLE transactions (
+    transaction_id TEXT PRIMARY KEY, state TEXT NOT NULL, outcome TEXT NOT NULL,
+    reason INTEGER NOT NULL, card_number TEXT NOT NULL, idempotency_key TEXT NOT NULL,
+    duplicate_of TEXT, opened_at REAL NOT NULL, recorded_at REAL NOT NULL, record TEXT NOT NULL);
+CREATE UNIQUE INDEX transactions_one_debit ON transactions (idempotency_key)
+    WHERE state = 'closed';
+CREATE INDEX transactions_by_time ON transactions (recorded_at);
+CREATE INDEX transactions_by_card ON transactions (card_number, recorded_at);
+CREATE INDEX transactions_by_outcome ON transactions (outcome, reason);
+CREATE INDEX transactions_open ON transactions (opened_at) WHERE state = 'open';
+CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, transaction_id TEXT NOT NULL,
+    record TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX outbox_pending ON outbox (seq) WHERE published = 0;
+"""
+
+
 def test_a_version_1_journal_is_migrated_when_opened(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
-    with SqliteJournal(path, clock=StepClock()) as journal:
-        journal.open_intent(intent(1))
-        journal.close(debited(1))
-        journal.open_intent(intent(2))
-    with sqlite3.connect(path) as conn:  # the version 1 card index
-        conn.execute("DROP INDEX transactions_by_card")
-        conn.execute("CREATE INDEX transactions_by_card ON transactions (card_number, recorded_at)")
+    row = "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(SCHEMA_1 + f"PRAGMA application_id = {APPLICATION_ID};")
         conn.execute("PRAGMA user_version = 1")
+        for record, state, at in ((debited(1), "closed", 10.0), (intent(2), "open", 20.0)):
+            key = record.idempotency_key
+            conn.execute(row, (record.transaction_id, state, record.outcome.value, 0,
+                               record.card_number, key, at, at, record_to_json(record)))
+        conn.execute("INSERT INTO outbox (transaction_id, record) VALUES (?, ?)",
+                     (debited(1).transaction_id, record_to_json(debited(1))))
     conn.close()
-    with SqliteJournal(path, clock=StepClock(2_000_000_000.0)) as journal:
+    with SqliteJournal(path, clock=StepClock()) as journal:
         assert [e.record for e in journal.entries()] == [debited(1), intent(2)]
-        assert not journal.close(debited(2)).duplicate
+        assert [e.record for e in journal.outbox_batch(10)] == [debited(1)]
+        assert journal.close(debited(2)).outbox_seq == 2
+        assert [e.record for e in journal.outbox_batch(10)] == [debited(1), debited(2)]
         assert journal.integrity_check() == ["ok"]
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         columns = conn.execute("PRAGMA index_info(transactions_by_card)").fetchall()
         assert [c[2] for c in columns] == ["card_number"]
+        outbox = {c[1]: c[3] for c in conn.execute("PRAGMA table_info(outbox)")}
+        assert outbox["record"] == 0  # NOT NULL dropped
     conn.close()
 
 
