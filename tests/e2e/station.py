@@ -48,7 +48,7 @@ class Station:
                     self.sessions += 1
                     self.subscribed.set()
                     async for message in client.messages:
-                        self.messages.append(json.loads(bytes(message.payload)))  # type: ignore[arg-type]
+                        self.messages.append(json.loads(bytes(message.payload)))
             except aiomqtt.MqttError:
                 self.subscribed.clear()
                 await asyncio.sleep(0.05)
