@@ -74,3 +74,41 @@ def test_out_of_range_indices_are_refused() -> None:
         price_trips(table, np.zeros(1), np.array([N_STATIONS]), np.zeros(1), Policy(version="t"))
     with pytest.raises(ValueError, match="length"):
         price_trips(table, np.zeros(2), np.zeros(1), np.zeros(1), Policy(version="t"))
+
+
+def test_batches_of_many_chunks_agree_across_the_three_pricers() -> None:
+    rng = np.random.default_rng(11)
+    fees = rng.integers(0, 2**32 - 1, N_STATIONS * N_STATIONS * 16, dtype=np.uint32)
+    fees[:16] = rng.integers(0, 40, 16) * 25  # exact halves of the fen and of the yuan
+    table = _table(fees)
+    n_trips = 20_011  # several parallel chunks and a short last one
+    exits, entries = (rng.integers(0, N_STATIONS, n_trips) for _ in range(2))
+    classes = rng.integers(0, 16, n_trips)
+    for etc_mode, cash_mode in ((Rounding.DOWN, Rounding.HALF_UP), (Rounding.UP, Rounding.UP)):
+        policy = Policy("t", etc_rate_bp=9_537, etc_rounding=etc_mode, cash_rounding=cash_mode)
+        expected = price_trips_python(table, exits, entries, classes, policy)
+        for pricer in (price_trips, price_trips_numpy):
+            priced = pricer(table, exits, entries, classes, policy)
+            for got, want in zip(priced, expected, strict=True):
+                assert np.array_equal(got, want)
+
+
+def test_indices_of_any_integer_type_and_stride_price_the_same() -> None:
+    rng = np.random.default_rng(5)
+    table = _table(rng.integers(0, 100_000, N_STATIONS * N_STATIONS * 16, dtype=np.uint32))
+    exits, entries = (rng.integers(0, N_STATIONS, 200) for _ in range(2))
+    classes = rng.integers(0, 16, 200)
+    policy = Policy("t")
+    expected = price_trips(table, exits, entries, classes, policy)
+    strided = [np.repeat(a, 2)[::2].astype(np.int32) for a in (exits, entries, classes)]
+    for got, want in zip(price_trips(table, *strided, policy), expected, strict=True):
+        assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize(("axis", "bad"), [("exit", -1), ("entry", N_STATIONS), ("class", 16)])
+def test_a_bad_index_anywhere_in_a_large_batch_is_refused(axis: str, bad: int) -> None:
+    table = _table(np.zeros(N_STATIONS * N_STATIONS * 16, dtype=np.uint32))
+    trips = {name: np.zeros(10_000, dtype=np.int64) for name in ("exit", "entry", "class")}
+    trips[axis][7_777] = bad  # negative indices must not wrap around as numpy's would
+    with pytest.raises(ValueError, match=axis):
+        price_trips(table, trips["exit"], trips["entry"], trips["class"], Policy(version="t"))
