@@ -11,7 +11,8 @@ from lane_engine.fees.synthetic import synthetic_network
 
 
 def warm_up() -> None:
-    """Build a tiny table and price a few trips so that the compiled code is loaded and ready."""
+    """Build a tiny table and price a few trips: loads (or compiles) the builder's and the parallel
+    batch kernel from numba's cache and starts numba's worker threads, so no later call waits."""
     table = build_fee_table(synthetic_network(4, 0), version="warm-up", built_at="")
     trips = np.zeros(2, dtype=np.int64)
     price_trips(table, trips, trips, trips, Policy(version="warm-up"))
