@@ -6,11 +6,13 @@ import csv
 import io
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from journal_records import debited, intent, refusal
 
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
+from lane_engine.errors import JournalError
 from lane_engine.journal import (
     EntryState,
     Journal,
@@ -19,7 +21,7 @@ from lane_engine.journal import (
     SqliteJournal,
     may_supersede,
 )
-from lane_engine.journal.codec import record_from_json, record_to_json
+from lane_engine.journal.codec import record_from_json, record_to_dict, record_to_json
 from lane_engine.journal.export import write_csv, write_jsonl
 
 
@@ -120,7 +122,25 @@ records = st.builds(
 @settings(max_examples=60)
 @given(records)
 def test_codec_round_trip(record: TransactionRecord) -> None:
-    assert record_from_json(record_to_json(record)) == record
+    text = record_to_json(record)
+    assert record_from_json(text) == record
+    assert json.loads(text) == record_to_dict(record)
+
+
+def test_codec_takes_the_general_path_for_a_value_of_an_unexpected_type() -> None:
+    record = debited(1, fee=4500.5, plate=None)
+    text = record_to_json(record)
+    assert json.loads(text) == record_to_dict(record) and record_from_json(text) == record
+
+
+def test_codec_reads_rows_without_the_fields_that_have_defaults() -> None:
+    data = record_to_dict(debited(1, detail="x", recovered=True))
+    for later_field in ("detail", "recovered", "flags", "card_issuer_code"):
+        del data[later_field]
+    assert record_from_json(json.dumps(data)) == debited(1)
+    del data["fee"]
+    with pytest.raises(JournalError):
+        record_from_json(json.dumps(data))
 
 
 @settings(max_examples=30)
