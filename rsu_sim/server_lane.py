@@ -155,10 +155,6 @@ class LaneServer:
         beacon and vehicles drive through unserved until a lane initialises it again."""
         if self._conn is not None:
             self._forget(self._conn, reason)
-        # Work-around: `Rsu.restart` ends the pass in progress, which starts the next waiting
-        # vehicle's pass, which the power-on then drops without a PassEnded. With the antenna
-        # off for that moment no pass starts; the power-on turns it back on.
-        self.rsu.antenna_on = False
         self._apply(self.rsu.restart(self._clock.now()))
 
     def _forget(self, conn: _Connection, reason: str) -> None:

@@ -174,8 +174,11 @@ class Rsu:
         return []
 
     def restart(self, now: float) -> list[RsuEffect]:
-        """Power-cycle: the session is dropped and C0 is needed again; waiting vehicles stay."""
-        effects = self._end_pass(now, PassEnd.RESET) if self._pass is not None else []
+        """Power-cycle: the session's vehicle ends RESET and C0 is needed again; waiting vehicles
+        stay, and pass unserved unless a C0 comes while they are still in the zone."""
+        # No next pass starts here: the power-on would drop it without its PassEnded.
+        effects: list[RsuEffect] = (
+            [self._drop_pass(now, PassEnd.RESET)] if self._pass is not None else [])
         self._power_on()
         self._heartbeat_at = now + self.config.heartbeat_interval_s
         return effects
@@ -434,13 +437,16 @@ class Rsu:
         return []
 
     def _end_pass(self, at: float, how: PassEnd) -> list[RsuEffect]:
+        return [self._drop_pass(at, how), *self._start_next(at)]
+
+    def _drop_pass(self, at: float, how: PassEnd) -> PassEnded:
+        """The RSU is done with the vehicle in its zone; the next one is not started."""
         dsrc = self._dsrc
         self._pass = None
         self.phase = Phase.IDLE
         self._step_at = self._step_then = None
         self._session_out = None
-        ended = PassEnded(dsrc.obu.vehicle_id, dsrc.obu.obu_id, at, how)
-        return [ended, *self._start_next(at)]
+        return PassEnded(dsrc.obu.vehicle_id, dsrc.obu.obu_id, at, how)
 
 
 _FRAME_TYPE: dict[type, int] = {

@@ -333,3 +333,49 @@ def test_vehicle_passes_unserved_before_c0(make_rsu: Callable[[], Rsu], b_obu: O
     lane = Lane(make_rsu())
     _arrive(lane, b_obu, dwell=0.4)
     assert _ended(lane).how is PassEnd.NOT_SERVED
+
+
+def _run_until(lane: Lane, limit: float) -> None:
+    while lane.next_effect(limit) is not None:
+        pass
+
+
+def _ends_by_vehicle(lane: Lane) -> dict[int, list[PassEnd]]:
+    ends: dict[int, list[PassEnd]] = {}
+    for effect in lane.effects:
+        if isinstance(effect, PassEnded):
+            ends.setdefault(effect.obu_id, []).append(effect.how)
+    return ends
+
+
+def test_restart_mid_pass_ends_every_vehicle_exactly_once(
+        make_rsu: Callable[[], Rsu], fleet: Fleet, vehicles: list[VehicleRecord]) -> None:
+    first, second = (fleet.obu(v) for v in [v for v in vehicles if v.card][:2])
+    lane = _started(make_rsu)
+    _arrive(lane, first)
+    lane.effects += lane.rsu.vehicle_arrived(lane.now + 0.01, second, lane.now + 0.5)
+    lane.next_frame()  # B2 of the first vehicle: its session is open, the second waits
+    lane.effects += lane.rsu.restart(lane.now)
+    assert _ends_by_vehicle(lane) == {first.obu_id: [PassEnd.RESET]}
+    assert lane.rsu.queue_length == 1 and not lane.rsu.beaconing
+    _run_until(lane, lane.now + 5.0)
+    assert _ends_by_vehicle(lane) == {first.obu_id: [PassEnd.RESET],
+                                      second.obu_id: [PassEnd.NOT_SERVED]}
+
+
+def test_after_a_restart_c0_serves_the_vehicle_still_in_the_zone(
+        make_rsu: Callable[[], Rsu], fleet: Fleet, vehicles: list[VehicleRecord]) -> None:
+    first, second = (fleet.obu(v) for v in [v for v in vehicles if v.card][:2])
+    lane = _started(make_rsu)
+    _arrive(lane, first)
+    lane.effects += lane.rsu.vehicle_arrived(lane.now + 0.01, second, lane.now + 2.0)
+    lane.next_frame()
+    lane.effects += lane.rsu.restart(lane.now)
+    lane.now += 0.1
+    lane.send(initialise(lane.now))
+    b2 = lane.next_frame()
+    assert isinstance(b2.frame, ObuFound) and b2.frame.obu_id == second.obu_id
+    lane.send(Continue(second.obu_id, DIV))  # then silent: the RSU gives up on the lane
+    _run_until(lane, lane.now + 5.0)
+    assert _ends_by_vehicle(lane) == {first.obu_id: [PassEnd.RESET],
+                                      second.obu_id: [PassEnd.LANE_SILENT]}
