@@ -7,7 +7,6 @@ three agree exactly with `lane_engine.core.policy.discounted_fee` and `cash_fee`
 
 from __future__ import annotations
 
-import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -25,6 +24,7 @@ from lane_engine.core.policy import (
     discounted_fee,
     divide_rounded,
 )
+from lane_engine.fees.parallel import PARALLEL_KERNEL_LOCK
 from lane_engine.fees.table import FeeTable
 
 #: The policy's own rounding function, compiled: one definition of rounding for both worlds.
@@ -43,9 +43,6 @@ class PricedTrips(NamedTuple):
 _CHUNK = 4096
 #: How many trips ahead the gather loop asks for its fee's cache line.
 _PREFETCH_DISTANCE = 32
-#: numba's workqueue threading layer (the fallback when neither TBB nor OpenMP is present) aborts
-#: the process when two threads launch parallel code at once, so pricing calls take turns.
-_KERNEL_LOCK = threading.Lock()
 
 
 @intrinsic
@@ -148,7 +145,7 @@ def price_trips(
     arrays = _trip_arrays(exits, entries, classes)
     out = PricedTrips(*(np.empty(arrays[0].shape[0], dtype=np.int64) for _ in range(3)))
     # The kernel checks the indices as it reads them; the numpy passes only name the bad axis.
-    with _KERNEL_LOCK:
+    with PARALLEL_KERNEL_LOCK:
         out_of_range = _price_chunks(
             table.fees,
             *arrays,

@@ -14,6 +14,7 @@ from numba import njit, prange
 
 from lane_engine.errors import NetworkError
 from lane_engine.fees.network import RoadNetwork
+from lane_engine.fees.parallel import PARALLEL_KERNEL_LOCK
 from lane_engine.fees.table import FEE_DTYPE, NO_ROUTE, FeeTable
 from protocols.records import ALL_CLASSES
 
@@ -148,7 +149,8 @@ def station_fee_array(graph: CompressedGraph) -> np.ndarray:
     n = graph.n_stations
     out = np.empty((n, n, graph.fees.shape[1]), dtype=FEE_DTYPE)
     if n:
-        _all_station_fees(graph.indptr, graph.indices, graph.fees, n, NO_ROUTE, out)
+        with PARALLEL_KERNEL_LOCK:
+            _all_station_fees(graph.indptr, graph.indices, graph.fees, n, NO_ROUTE, out)
     return out
 
 
