@@ -2,10 +2,10 @@
 
 The sans-IO `Rsu` does the work; `LaneServer` feeds it frames and vehicles at their times, wakes
 it at `get_timer()`, and writes every frame it sends in one socket write. The scenario's faults
-are applied as the virtual-time harness applies them (its `pass_faults` for radio fades, early
-zone exits and duplicated session frames, its `corrupt` for bytes flipped on the link), and an
-RSU restart drops the lane's connection. Our decisions live in `RealTimeClock`, `LaneServer.accept`,
-`LaneServer.disconnected` and `FRAME_GAP_S`.
+are applied as the virtual-time harness applies them (`rsu_sim.site.pass_faults` for radio
+fades, early zone exits and duplicated session frames, `rsu_sim.site.corrupt` for bytes flipped
+on the link), and an RSU restart drops the lane's connection. Our decisions live in
+`RealTimeClock`, `LaneServer.accept`, `LaneServer.disconnected` and `FRAME_GAP_S`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import UnknownFrame
 from protocols.stream import Rejected, StreamDecoder, StreamItem
 from rsu_sim.errors import ServeError
-from rsu_sim.harness.link import corrupt
-from rsu_sim.harness.run import SimulationOptions, pass_faults
 from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, SendFrame
 from rsu_sim.model.scenario import Fault, FaultMix
 from rsu_sim.model.streams import VehicleArrival
 from rsu_sim.server_log import Direction, FrameLog, ServeSummary
 from rsu_sim.server_site import Site, SiteLane
+from rsu_sim.site import corrupt, pass_faults
 
 logger = logging.getLogger("rsu_sim.server")
 
@@ -37,8 +36,6 @@ FRAME_GAP_S = 0.005
 _READ_SIZE = 65536
 #: On stop, frames already queued for the lane are still written for up to this long.
 CLOSE_FLUSH_S = 1.0
-#: The harness's pass-fault mapping with nothing forced: the scenario's mix alone decides.
-_NO_FORCED_FAULTS = SimulationOptions()
 
 
 class RealTimeClock:
@@ -205,7 +202,7 @@ class LaneServer:
             self.disconnected("RSU restart (fault)")
         now = self._clock.now()
         obu = self._site.fleet.obu(arrival.vehicle)
-        faults = pass_faults(arrival, self._site.scenario, self._rng, _NO_FORCED_FAULTS)
+        faults = pass_faults(arrival, self._site.scenario, self._rng)
         self._apply(self.rsu.vehicle_arrived(now, obu, now + arrival.dwell_s, faults))
 
     # ------------------------------------------------------------ effects and timers

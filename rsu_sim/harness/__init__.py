@@ -6,11 +6,11 @@ from rsu_sim.harness.run import (
     Simulation,
     SimulationOptions,
     SimulationResult,
-    pass_faults,
     scaled_scenario,
 )
 from rsu_sim.harness.session import JournalMode, run_to_directory
 from rsu_sim.harness.summary import Summary, format_table, transaction_time_definition
+from rsu_sim.site import pass_faults
 
 __all__ = [
     "GroupCommitJournal",

@@ -12,21 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from protocols.envelope import V3_HEADER_LENGTH, V3Packet, encode_v3
+from protocols.envelope import V3Packet, encode_v3
 from protocols.errors import FrameDecodeError
 from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import Frame
 from protocols.stream import StreamDecoder
+from rsu_sim.site import corrupt
 
 Deliver = Callable[[Frame, int, float], None]
-
-
-def corrupt(raw: bytes, rng: np.random.Generator) -> bytes:
-    """`raw` with one byte of DATA or CRC flipped (our decision: the header is spared, so that a
-    corruption costs the frame it hits and a corrupted LEN cannot stall the stream)."""
-    index = int(rng.integers(V3_HEADER_LENGTH, len(raw)))
-    mask = int(rng.integers(1, 256))
-    return raw[:index] + bytes([raw[index] ^ mask]) + raw[index + 1:]
 
 
 @dataclass(slots=True)
@@ -89,3 +82,6 @@ class ByteLink:
                 self.stats.undecodable += 1
                 continue
             self._deliver(frame, item.seq, now)
+
+
+__all__ = ["ByteLink", "Deliver", "LinkStats", "corrupt"]

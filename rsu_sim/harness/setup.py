@@ -1,6 +1,7 @@
 """What a run is made of: the key set, the fee network and table, the blacklist, and per lane an
 RSU with its PSAM and radio facing a lane-engine core `Lane` (a composition root: it brings
-`rsu_sim.model` and `lane_engine` together)."""
+`rsu_sim.model` and `lane_engine` together). The key set, terminal numbers and RSUs are
+`rsu_sim.site`'s, shared with the server."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from keys import Algorithm, KeySet, MemorySerialStore, SoftwarePsam, generate_key_set
-from keys.keyset import seeded_random_bytes
-from keys.keyset_file import load_key_set
+from keys import KeySet
 from lane_engine.core.blacklist import Blacklist, Reason
 from lane_engine.core.config import LaneConfig
 from lane_engine.core.policy import Policy
@@ -18,10 +17,10 @@ from lane_engine.fees.builder import build_fee_table
 from lane_engine.fees.network import RoadNetwork, Station
 from lane_engine.fees.synthetic import synthetic_network
 from lane_engine.fees.table import FeeTable
-from rsu_sim.model.radio import RadioLink
 from rsu_sim.model.random_bytes import BufferedRandomBytes
 from rsu_sim.model.rsu import Rsu
 from rsu_sim.model.scenario import LaneSpec, Scenario, StationRef
+from rsu_sim.site import lane_rsu, simulation_key_set, terminal_number
 
 #: Version names the simulated lanes stamp on their records.
 POLICY_VERSION = "sim-policy-1"
@@ -29,26 +28,6 @@ FEE_TABLE_VERSION = "sim-fees-1"
 BLACKLIST_VERSION = 1
 #: Our decision: the simulated fee network has this many stations (the lanes' own included).
 FEE_NETWORK_STATIONS = 48
-
-
-def simulation_key_set(scenario: Scenario) -> KeySet:
-    """The scenario's key set: its file when it names one, else generated from its key seed.
-
-    Our decision for generated sets: the first issuer's network uses SM4, the others 3DES, so
-    that a run exercises both algorithm families.
-    """
-    if scenario.keys.file is not None:
-        return load_key_set(scenario.keys.file)
-    networks = sorted({issuer.network for issuer in scenario.population.issuers}
-                      | {lane.network for lane in scenario.lanes})
-    first = scenario.population.issuers[0].network
-    seed = f"rsu-sim-keys:{scenario.keys.seed}"
-    sm4 = generate_key_set([first], Algorithm.SM4, 1, seeded_random_bytes(seed + ":sm4"))
-    others = [n for n in networks if n != first]
-    if not others:
-        return sm4
-    tdes = generate_key_set(others, Algorithm.TDES, 1, seeded_random_bytes(seed + ":3des"))
-    return KeySet(sm4.entries + tdes.entries)
 
 
 def fee_network(scenario: Scenario) -> RoadNetwork:
@@ -85,12 +64,6 @@ def build_blacklist(card_numbers: frozenset[str]) -> Blacklist:
                                   ((card, Reason.LOST) for card in sorted(card_numbers)))
 
 
-def terminal_number(lane: LaneSpec) -> bytes:
-    """The PSAM terminal number of a lane's RSU (our decision: network BCD, 00, station BCD,
-    lane BCD; 6 bytes)."""
-    return bytes.fromhex(f"{lane.network}00{lane.station % 10_000:04d}{lane.lane_number % 100:02d}")
-
-
 def lane_config(lane: LaneSpec) -> LaneConfig:
     """The lane-engine configuration of a scenario lane."""
     return LaneConfig(lane.network, lane.station, lane.lane_number, lane.mode)
@@ -109,6 +82,11 @@ class LaneData:
 def make_rsu(lane: LaneSpec, scenario: Scenario, key_set: KeySet,
              rng: np.random.Generator) -> Rsu:
     """A lane's RSU with its software PSAM (serials in memory) and radio."""
-    psam = SoftwarePsam(key_set, terminal_number(lane), MemorySerialStore())
-    radio = RadioLink(scenario.radio, np.random.default_rng(rng.integers(2**63)))
-    return Rsu(psam, radio, BufferedRandomBytes(np.random.default_rng(rng.integers(2**63))))
+    radio_rng = np.random.default_rng(rng.integers(2**63))
+    return lane_rsu(lane, scenario, key_set, radio_rng,
+                    BufferedRandomBytes(np.random.default_rng(rng.integers(2**63))))
+
+
+__all__ = ["BLACKLIST_VERSION", "FEE_NETWORK_STATIONS", "FEE_TABLE_VERSION", "POLICY_VERSION",
+           "LaneData", "build_blacklist", "build_fees", "fee_network", "lane_config", "make_rsu",
+           "simulation_key_set", "terminal_number"]
