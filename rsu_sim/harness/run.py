@@ -4,8 +4,10 @@ joined by V3 byte links, vehicles arriving from the scenario's stream, one event
 Frames take the real wire path both ways (encode_frame, encode_v3 with the sender's SEQ,
 StreamDecoder, decode_frame), so corrupted bytes and duplicated frames are byte-level faults.
 The lane's effects run in order against the journal; an intent is committed before its C6
-leaves. An RSU restart drops the TCP connection: the lane is abandoned (a purchase in flight is
-left UNRESOLVED) and a new lane connects `reconnect_s` later, as `lane_engine.aio` does.
+leaves. Each scenario lane has one lane-engine `Lane` for the whole run and the lanes share one
+`UnresolvedBook`, as `lane_engine.aio.plaza` has them. An RSU restart drops the TCP connection:
+the lane is told (`connection_lost`: a purchase in flight is left UNRESOLVED and kept in the
+book) and starts again (`start`) `reconnect_s` later, as `lane_engine.aio` does.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import numpy as np
 from keys.keyset import KeySet
 from lane_engine.core import effects as fx
 from lane_engine.core.lane import Lane
-from lane_engine.core.machine import LaneState
 from lane_engine.core.policy import Policy
+from lane_engine.core.settling import UnresolvedBook
 from protocols.envelope import SeqCounter, Side
-from protocols.frames import Frame, FrameType
+from protocols.frames import Frame
 from rsu_sim.harness.events import EventQueue
 from rsu_sim.harness.journal_sink import GroupCommitJournal
 from rsu_sim.harness.link import ByteLink
@@ -33,7 +35,6 @@ from rsu_sim.harness.setup import (
     build_fees,
     lane_config,
     make_rsu,
-    simulation_key_set,
 )
 from rsu_sim.harness.summary import Summary, Tally, summarise
 from rsu_sim.model.obu import Fleet
@@ -41,13 +42,12 @@ from rsu_sim.model.population import CardPopulation
 from rsu_sim.model.random_bytes import BufferedRandomBytes
 from rsu_sim.model.rsu import Rsu
 from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, SendFrame
-from rsu_sim.model.rsu_faults import NO_FAULTS, PassFaults, TearPoint
+from rsu_sim.model.rsu_faults import TearPoint
 from rsu_sim.model.scenario import Fault, LaneSpec, PoissonArrivals, Scenario
 from rsu_sim.model.streams import VehicleArrival, generate_traffic
+from rsu_sim.site import pass_faults, simulation_key_set
 
 Progress = Callable[[int, int], None]
-_SESSION_FRAMES = (FrameType.B2, FrameType.B4, FrameType.B5, FrameType.B8)
-_ABANDON_ROUNDS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,24 +82,6 @@ def scaled_scenario(scenario: Scenario, vehicles: int | None) -> Scenario:
         return scenario
     rate = scenario.arrivals.rate_per_hour * len(scenario.lanes) / 3600.0
     return replace(scenario, duration_s=max(60.0, 1.1 * vehicles / rate + 60.0))
-
-
-def pass_faults(arrival: VehicleArrival, scenario: Scenario, rng: np.random.Generator,
-                options: SimulationOptions) -> PassFaults:
-    """The RSU's fault hooks for one pass (our decision for the mapping): a fade sets the fade
-    loss; leaving early also tears the pass at a TearPoint drawn uniformly, the vehicle leaving
-    right there; each session frame type is duplicated with the per-frame probability."""
-    mix = scenario.faults
-    duplicate = frozenset(t for t in _SESSION_FRAMES
-                          if mix.duplicate_frames and rng.random() < mix.duplicate_frames)
-    faults = arrival.faults
-    tear, leave = options.force_tear, options.force_leave_zone
-    if tear is None and Fault.ZONE_EXIT_EARLY in faults:
-        tear, leave = list(TearPoint)[int(rng.integers(len(TearPoint)))], True
-    fade = mix.fade_loss_probability if Fault.RADIO_FADE in faults else None
-    if tear is None and fade is None and not duplicate:
-        return NO_FAULTS
-    return PassFaults(tear, leave, fade, duplicate)
 
 
 class _LanePair:
@@ -199,12 +181,12 @@ class _LanePair:
             return
         self.lane_armed = due
         self.lane_token += 1
-        token, lane = self.lane_token, self.lane
+        token = self.lane_token
 
         def fire(now: float) -> None:
-            if token == self.lane_token and lane is self.lane:
+            if token == self.lane_token:
                 self.lane_armed = None
-                self.lane_effects(lane.handle_timer(now), now)
+                self.lane_effects(self.lane.handle_timer(now), now)
         self.sim.queue.at(due, fire)
 
     # -- connection
@@ -212,28 +194,23 @@ class _LanePair:
         self.connected = True
         self.lane_effects(self.lane.start(now), now)
 
-    def abandon(self, now: float) -> None:
-        """The connection is gone: run the lane's timers until idle, frames dropped."""
-        lane = self.lane
-        for _ in range(_ABANDON_ROUNDS):
-            due = lane.get_timer()
-            if lane.state not in (LaneState.READING, LaneState.PURCHASING,
-                                  LaneState.RECOVERING) or due is None:
-                break
-            self.lane_effects(lane.handle_timer(max(now, due)), now, send=False)
+    def disconnect(self, now: float) -> None:
+        """The connection is gone: the lane is told (a purchase in flight is left UNRESOLVED),
+        bytes in flight are lost, and its frames are numbered afresh on the next one."""
+        self.connected = False
+        self.lane_token += 1  # a lane timer armed on the old connection is void
+        self.lane_armed = None
+        self.lane_effects(self.lane.connection_lost(now), now, send=False)
+        self.to_lane.reconnect()
+        self.to_rsu.reconnect()
+        self.lane_seq = SeqCounter(Side.LANE)
+        self.detected.clear()
 
     def restart_rsu(self, now: float) -> None:
         self.sim.tally.restarts += 1
         self.connected = False
         self.rsu_effects(self.rsu.restart(now))
-        self.abandon(now)
-        self.to_lane.reconnect()
-        self.to_rsu.reconnect()
-        self.lane = self.sim.make_lane(self.spec, self.lane.last_transaction_counter)
-        self.lane_seq = SeqCounter(Side.LANE)
-        self.detected.clear()
-        self.lane_token += 1
-        self.lane_armed = None
+        self.disconnect(now)
         self.sim.queue.at(now + self.sim.options.reconnect_s, self.connect)
 
 
@@ -260,23 +237,29 @@ class Simulation:
         self.data = LaneData(Policy(POLICY_VERSION), self.fees,
                              build_blacklist(self.population.blacklisted_card_numbers()),
                              self.key_set)
+        #: The UNRESOLVED purchases of every lane: a card may show up again at any of them.
+        self.unresolved = UnresolvedBook()
         self.pairs = {
             spec.lane_id: _LanePair(self, spec, make_rsu(spec, self.scenario, self.key_set,
                                                          device_rng),
-                                    self.make_lane(spec, 0), device_rng)
+                                    self.make_lane(spec), device_rng)
             for spec in self.scenario.lanes
         }
 
-    def make_lane(self, spec: LaneSpec, first_transaction: int) -> Lane:
-        """A lane-engine core for a scenario lane (its exit slice of the fee table)."""
+    def make_lane(self, spec: LaneSpec) -> Lane:
+        """The lane-engine core of a scenario lane for the whole run (its exit slice of the fee
+        table), sharing the run's UNRESOLVED book."""
         data = self.data
         fees = data.fees.slice_for(spec.network, spec.station)
         return Lane(lane_config(spec), data.policy, fees, data.blacklist,
-                    first_transaction=first_transaction)
+                    unresolved=self.unresolved)
 
     def _arrive(self, arrival: VehicleArrival) -> Callable[[float], None]:
         pair = self.pairs[arrival.lane_id]
-        faults = pass_faults(arrival, self.scenario, self._fault_rng, self.options)
+        options = self.options
+        faults = pass_faults(arrival, self.scenario, self._fault_rng,
+                             force_tear=options.force_tear,
+                             force_leave_zone=options.force_leave_zone)
         leaves = self.scenario.start_unix + arrival.leaves_zone_at
 
         def arrive(now: float) -> None:
@@ -307,7 +290,7 @@ class Simulation:
             if progress is not None:
                 progress(self._done, len(self.arrivals))
         for pair in self.pairs.values():
-            pair.abandon(queue.now)
+            pair.disconnect(queue.now)
         self.journal.commit()
         cpu = time.process_time() - started
         return SimulationResult(self._summary(cpu), self.scenario, self.fleet, self.population,
