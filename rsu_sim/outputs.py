@@ -20,7 +20,7 @@ from keys.errors import KeySetError
 from keys.keyset import KeySet
 from keys.keyset_file import load_key_set, write_key_set
 from lane_engine.errors import LaneError
-from lane_engine.journal import EntryState, JournalEntry, SqliteJournal
+from lane_engine.journal import EntryState, Journal, JournalEntry, SqliteJournal
 from rsu_sim.errors import OutputError
 from rsu_sim.model.obu import Fleet
 from rsu_sim.model.population import CardPopulation
@@ -141,7 +141,7 @@ def write_outputs(directory: Path, *, key_set: KeySet, cards: Iterable[CardState
                 json.dumps(_plain(scenario), indent=2, ensure_ascii=False) + "\n")
 
 
-def copy_journal(source: SqliteJournal, path: Path) -> None:
+def copy_journal(source: Journal, path: Path) -> None:
     """Write the entries of an in-memory journal into a journal file (for `--journal memory`):
     open intents stay open, closed records are closed; duplicates were never debits of their
     own and are left out."""
