@@ -1,7 +1,13 @@
 """`rsu-sim serve` over real TCP on loopback: a minimal lane written here completes transactions;
 frames come one per read, unanswered frames are retransmitted with their SEQ, the frame log
 decodes with `python -m protocols decode`, a second connection replaces the first, bad bytes do
-not hurt, and the link faults of the scenario happen."""
+not hurt, and the link faults of the scenario happen.
+
+The RSUs run in real time on a machine that may be loaded, so the tests wait on what happened
+(frames read, events), never on sleeps; RSUs facing a lane that answers get a patient
+retransmission timer (`patient_site`), so that a slow turn of the event loop cannot make them
+retransmit or give up. Timeouts are a safety net only.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +48,7 @@ from protocols.frames import (
 from protocols.records import EntryExitRecord, EntryExitStatus
 from protocols.stream import Rejected, StreamDecoder
 from rsu_sim.model.radio import RadioConfig
-from rsu_sim.model.rsu_effects import PassEnd
+from rsu_sim.model.rsu_effects import PassEnd, RsuConfig
 from rsu_sim.model.scenario import (
     FaultMix,
     LaneSpec,
@@ -52,11 +58,15 @@ from rsu_sim.model.scenario import (
 )
 from rsu_sim.server import StartTraffic, lane_ports, serve
 from rsu_sim.server_log import Direction, ServeSummary, frame_line, log_lane_name
+from rsu_sim.server_site import Site, build_site
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 20.0
 LANE = LaneSpec("entry-1", LaneMode.ENTRY, "3701", 101, 1)
 LOG_LINE = re.compile(r"^\S+ (\S+) (RX|TX) ((?:[0-9a-f]{2})+)$")
+#: Retransmission interval of a patient RSU: a lane answering on a loaded machine is never
+#: this late, and a test still ends well within `TIMEOUT_S` if it were.
+PATIENT_RETRANSMIT_S = 2.0
 
 
 def scenario(arrivals: int = 3, gap_s: float = 10.0, speed_kmh: float = 20.0,
@@ -71,6 +81,11 @@ def scenario(arrivals: int = 3, gap_s: float = 10.0, speed_kmh: float = 20.0,
         faults=faults or FaultMix(),
         radio=replace(RadioConfig(), frame_loss_probability=0.0),
     )
+
+
+def patient_site(scene: Scenario) -> Site:
+    """The site of `scene` with RSUs that wait `PATIENT_RETRANSMIT_S` before retransmitting."""
+    return build_site(scene, rsu_config=RsuConfig(retransmit_interval_s=PATIENT_RETRANSMIT_S))
 
 
 class MiniLane:
@@ -88,6 +103,7 @@ class MiniLane:
         self.frames_per_read: list[int] = []
         self.rejected: list[Rejected] = []
         self._last: tuple[int, bytes] | None = None
+        self._got_frames = asyncio.Condition()
 
     @classmethod
     async def connect(cls, port: int, answer: bool = True) -> MiniLane:
@@ -118,8 +134,16 @@ class MiniLane:
                 self._last = (packet.seq, packet.data)
                 frame = decode_frame(packet.data)
                 self.received.append((packet.seq, frame))
+                async with self._got_frames:
+                    self._got_frames.notify_all()
                 if self.answer and not duplicate:
                     await self._answer(frame)
+
+    async def wait_for(self, kind: type) -> None:
+        """Until `run` has read a frame of this type."""
+        async with self._got_frames:
+            await asyncio.wait_for(self._got_frames.wait_for(lambda: self.frames(kind)),
+                                   TIMEOUT_S)
 
     async def _answer(self, frame: Frame) -> None:
         match frame:
@@ -169,8 +193,9 @@ async def test_minimal_lane_completes_transactions_one_frame_per_read(tmp_path: 
         await lane.initialise()
         await lane.run()
 
-    summary = await run_with_lane(scenario(arrivals=3), lane_main, vehicles=3,
-                                  frame_log=tmp_path / "frames.log")
+    scene = scenario(arrivals=3)
+    summary = await run_with_lane(scene, lane_main, vehicles=3, frame_log=tmp_path / "frames.log",
+                                  site=patient_site(scene))
     lane = lanes[0]
     assert summary.ended[PassEnd.RELEASED] == 3 and summary.passes == 3
     assert summary.arrivals == 3 and summary.vehicles == 3
@@ -206,7 +231,8 @@ async def test_frame_log_decodes_with_the_protocols_cli(tmp_path: Path) -> None:
         await lane.initialise()
         await lane.run()
 
-    await run_with_lane(scenario(arrivals=2), lane_main, vehicles=2, frame_log=log)
+    scene = scenario(arrivals=2)
+    await run_with_lane(scene, lane_main, vehicles=2, frame_log=log, site=patient_site(scene))
     lines = log.read_text(encoding="utf-8").splitlines()
     frames = [LOG_LINE.match(line) for line in lines if not line.startswith("#")]
     assert frames and all(frames), lines
@@ -232,7 +258,7 @@ async def test_a_second_connection_replaces_the_first() -> None:
         first = await MiniLane.connect(port, answer=False)
         await first.initialise()
         first_run = asyncio.create_task(first.run())
-        await asyncio.sleep(0.05)
+        await first.wait_for(DeviceStatus)  # the RSU took the first lane's C0
         second = await MiniLane.connect(port)
         lanes.extend((first, second))
         await asyncio.wait_for(first_run, TIMEOUT_S)  # EOF: the server closed the first
@@ -240,7 +266,11 @@ async def test_a_second_connection_replaces_the_first() -> None:
         await second.initialise()
         await second.run()
 
-    summary = await run_with_lane(scenario(arrivals=2, first_s=10.0), lane_main, vehicles=2)
+    # The traffic starts with the first lane's C0; its first vehicle comes 1 s later, by when
+    # the second lane has long replaced the first (a vehicle arriving while the RSU waits for
+    # the second C0 waits in the zone for it).
+    scene = scenario(arrivals=2, first_s=20.0)
+    summary = await run_with_lane(scene, lane_main, vehicles=2, site=patient_site(scene))
     assert first_ended.is_set() and summary.connections == 2
     assert summary.ended[PassEnd.RELEASED] == 2
     assert len(lanes[1].frames(TransactionResult)) == 2
@@ -270,7 +300,9 @@ async def test_bad_bytes_from_the_lane_do_not_hurt_the_server(tmp_path: Path) ->
         await lane.initialise()
         await lane.run()
 
-    summary = await run_with_lane(scenario(arrivals=1), lane_main, vehicles=1, frame_log=log)
+    scene = scenario(arrivals=1)
+    summary = await run_with_lane(scene, lane_main, vehicles=1, frame_log=log,
+                                  site=patient_site(scene))
     assert summary.ended[PassEnd.RELEASED] == 1
     assert summary.rejected_inputs >= 4
     notes = [line for line in log.read_text(encoding="utf-8").splitlines()
@@ -289,8 +321,8 @@ async def test_duplicate_and_corrupted_frames_and_restarts_follow_the_fault_mix(
         await lane.initialise()
         await lane.run()
 
-    summary = await run_with_lane(scenario(arrivals=2, faults=FaultMix(duplicate_frames=1.0)),
-                                  lane_main, vehicles=2)
+    scene = scenario(arrivals=2, faults=FaultMix(duplicate_frames=1.0))
+    summary = await run_with_lane(scene, lane_main, vehicles=2, site=patient_site(scene))
     received = lanes[0].received
     assert summary.ended[PassEnd.RELEASED] == 2 and summary.duplicated_frames == 6
     for kind in (ObuFound, VehicleAndCard, TransactionResult):  # session frames, twice in a row
@@ -318,7 +350,7 @@ async def test_a_lane_hanging_up_mid_pass_leaves_no_vehicle_unaccounted() -> Non
     async def lane_main(ports: Mapping[str, int]) -> None:
         lane = await MiniLane.connect(ports[LANE.lane_id], answer=False)
         await lane.initialise()
-        while not lane.frames(ObuFound):  # the second vehicle waits behind the first
+        while not lane.frames(ObuFound):
             chunk = await lane.reader.read(65536)
             assert chunk
             for item in lane.decoder.feed(chunk):
@@ -326,9 +358,13 @@ async def test_a_lane_hanging_up_mid_pass_leaves_no_vehicle_unaccounted() -> Non
                     lane.received.append((item.seq, decode_frame(item.data)))
         lane.close()
 
-    summary = await run_with_lane(scenario(arrivals=2, gap_s=0.2, speed_kmh=15.0), lane_main,
-                                  vehicles=2)
+    # Both vehicles arrive at once: the second is queued behind the first before the first's B2
+    # can leave. The patient RSU cannot give up on the silent lane (LANE_SILENT) before the
+    # hang-up reaches it, however slowly the loop turns.
+    scene = scenario(arrivals=2, gap_s=0.0, speed_kmh=15.0)
+    summary = await run_with_lane(scene, lane_main, vehicles=2, site=patient_site(scene))
     assert summary.ended[PassEnd.RESET] == 1 and summary.ended[PassEnd.NOT_SERVED] == 1
+    assert summary.passes == 2
 
 
 async def test_without_a_lane_vehicles_drive_through_unserved() -> None:
@@ -342,10 +378,15 @@ async def test_without_a_lane_vehicles_drive_through_unserved() -> None:
 
 async def test_stop_event_ends_the_run_with_a_summary() -> None:
     stop = asyncio.Event()
+    listening = asyncio.Event()
     ports: dict[str, int] = {}
-    task = asyncio.create_task(serve(scenario(), base_port=0, stop=stop, on_ready=ports.update))
-    while not ports:
-        await asyncio.sleep(0.01)
+
+    def ready(bound: Mapping[str, int]) -> None:
+        ports.update(bound)
+        listening.set()
+
+    task = asyncio.create_task(serve(scenario(), base_port=0, stop=stop, on_ready=ready))
+    await asyncio.wait_for(listening.wait(), TIMEOUT_S)
     stop.set()
     summary = await asyncio.wait_for(task, TIMEOUT_S)
     assert summary.passes == 0
