@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import (
@@ -379,3 +381,41 @@ def test_after_a_restart_c0_serves_the_vehicle_still_in_the_zone(
     _run_until(lane, lane.now + 5.0)
     assert _ends_by_vehicle(lane) == {first.obu_id: [PassEnd.RESET],
                                       second.obu_id: [PassEnd.LANE_SILENT]}
+
+
+_ACTIONS = st.lists(st.tuples(st.sampled_from(["arrive", "restart", "c0", "c2", "answer"]),
+                              st.floats(0.0, 0.3), st.floats(0.05, 1.5)),
+                    min_size=1, max_size=25)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=_ACTIONS)
+@example(actions=[("arrive", 0.0, 1.0), ("arrive", 0.0, 1.0), ("restart", 0.01, 1.0)])
+def test_every_vehicle_ends_exactly_once_whatever_the_lane_does(
+        make_rsu: Callable[[], Rsu], fleet: Fleet, vehicles: list[VehicleRecord],
+        actions: list[tuple[str, float, float]]) -> None:
+    obus = [fleet.obu(v) for v in vehicles if v.card]
+    lane = _started(make_rsu)
+    arrived: list[int] = []
+    for action, wait, dwell in actions:
+        lane.now += wait
+        lane.effects += lane.rsu.handle_timer(lane.now)
+        if action == "arrive" and len(arrived) < len(obus):
+            obu = obus[len(arrived)]
+            arrived.append(obu.obu_id)
+            lane.effects += lane.rsu.vehicle_arrived(lane.now, obu, lane.now + dwell)
+        elif action == "restart":
+            lane.effects += lane.rsu.restart(lane.now)
+        elif action == "c0":
+            lane.send(initialise(lane.now))
+        elif action in ("c2", "answer"):
+            sent = [e.frame for e in _frames(lane) if isinstance(e.frame, ObuFound)]
+            if sent:
+                obu_id = sent[-1].obu_id
+                lane.send(Stop(obu_id, StopType.END, 0) if action == "c2"
+                          else Continue(obu_id, DIV))
+    _run_until(lane, lane.now + 60.0)
+    ends = _ends_by_vehicle(lane)
+    assert {obu_id: len(ends.get(obu_id, [])) for obu_id in arrived} == dict.fromkeys(arrived, 1)
+    assert set(ends) == set(arrived)
