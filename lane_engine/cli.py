@@ -1,4 +1,5 @@
-"""`lane-engine`: run a plaza of lanes, read its journal, show its status.
+"""`lane-engine`: run a plaza of lanes, read its journal, show its status; make and check the
+data files a lane needs (fee tables, blacklists, policies).
 
 Errors are one line on stderr; exit status 0 ok, 1 runtime or data error, 2 bad arguments.
 """
@@ -7,20 +8,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn
 
 from lane_engine.aio.bus import EventBus, LaneEvent
 from lane_engine.aio.plaza import run_plaza
+from lane_engine.blacklist_cli import add_blacklist_parser, run_blacklist
+from lane_engine.cli_args import Parser, UsageError
 from lane_engine.config import DEFAULT_JOURNAL, PlazaConfig
 from lane_engine.config_file import load_config
 from lane_engine.errors import LaneError
+from lane_engine.fees_cli import add_fees_parser, run_fees
 from lane_engine.journal.cli import main as journal_main
+from lane_engine.policy_file import load_policy
 from lane_engine.status import status_report
 
 log = logging.getLogger("lane_engine")
@@ -30,25 +36,23 @@ commands:
   run       run the lanes of a plaza (one process, one journal) until SIGINT/SIGTERM
   journal   read the transaction journal (list, show, export, open-intents, stats);
             see `lane-engine journal --help`
-  status    journal counts, open intents, outbox backlog and the last records"""
+  status    journal counts, open intents, outbox backlog and the last records
+  fees      build, show and check fee tables (`paths.fee_table`)
+  blacklist convert, show, generate and update blacklists (`paths.blacklist`)
+  policy    check a policy file (`paths.policy`)
 
+examples:
+  lane-engine fees build --network examples/network.toml --version 2026.11 -o var/fees.etcfee
+  lane-engine blacklist synthetic --count 1000 --seed 1 --version 1 -o var/blacklist.bin
+  lane-engine policy check examples/policy.toml
+  lane-engine run --config examples/lane.toml"""
 
-class UsageError(Exception):
-    """Bad command-line arguments (exit status 2)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+__all__ = ["UsageError", "build_parser", "main"]
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
     """The parser of every command but `journal` (which has its own)."""
-    parser = _Parser(prog=prog, description=DESCRIPTION)
+    parser = Parser(prog=prog, description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = commands.add_parser(
         "run", help="run the plaza", description="Run every lane of the configured plaza: "
@@ -72,6 +76,20 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     status.add_argument("--last", type=int, default=5, metavar="N",
                         help="how many of the newest records to show (default 5)")
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_fees_parser(commands)
+    add_blacklist_parser(commands)
+    policy = commands.add_parser("policy", help="check a policy file",
+                                 description="commands:\n  check     load a policy file and "
+                                 "print its fields")
+    policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND",
+                                            required=True)
+    check = policy_commands.add_parser(
+        "check", help="load a policy file and print its fields",
+        description="Load and validate a policy file (as the lane does at start-up) and print "
+        "every field, defaults included; a fault is one line naming the file and the field.",
+        epilog="example:\n  lane-engine policy check examples/policy.toml",
+    )
+    check.add_argument("file", type=Path, metavar="FILE", help="policy file (TOML)")
     return parser
 
 
@@ -84,6 +102,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "lane-engine") -> int:
         args = build_parser(prog).parse_args(args_list)
         if args.command == "status":
             return _status(args)
+        if args.command == "fees":
+            return run_fees(args)
+        if args.command == "blacklist":
+            return run_blacklist(args)
+        if args.command == "policy":
+            return _policy_check(args.file)
         return _run(load_config(args.config), args.log_level)
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
@@ -106,6 +130,15 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         sys.stdout.write(report.to_text())
+    return 0
+
+
+def _policy_check(path: Path) -> int:
+    policy = load_policy(path)
+    print(f"{path}: ok")
+    for field in dataclasses.fields(policy):
+        value = getattr(policy, field.name)
+        print(f"  {field.name:<20} {value.name.lower() if isinstance(value, Enum) else value}")
     return 0
 
 

@@ -1,0 +1,71 @@
+"""What every `lane-engine` subcommand shares: the usage error, the parser, argument types."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, NoReturn
+
+from lane_engine.fees.network import StationKey
+from protocols.records import VehicleClass
+
+
+class UsageError(Exception):
+    """Bad command-line arguments (exit status 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises UsageError instead of exiting, and keeps help text as
+    written (examples stay on their lines)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def station_key(text: str) -> StationKey:
+    """`NET/STATION` (e.g. 3701/120) as a station key; argparse turns a fault into a usage error."""
+    network, slash, station = text.partition("/")
+    if not (slash and len(network) == 4 and network.isdigit() and station.isdigit()
+            and network.isascii() and station.isascii() and int(station) <= 0xFFFF):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not NET/STATION (4-digit network, station 0..65535, e.g. 3701/120)")
+    return network, int(station)
+
+
+def vehicle_class(text: str) -> VehicleClass:
+    """A vehicle class by name (PASSENGER_1, truck_6) or code (1, 16)."""
+    try:
+        return VehicleClass(int(text)) if text.isdigit() else VehicleClass[text.upper()]
+    except (KeyError, ValueError):
+        names = ", ".join(c.name for c in VehicleClass)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a vehicle class ({names})") from None
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
+    return value
+
+
+def yuan(fen: int) -> str:
+    """Fen as yuan with two decimals, for people reading the output."""
+    return f"{fen // 100}.{fen % 100:02d}"
