@@ -25,6 +25,15 @@ _KEY_CONFLICTS = frozenset({sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE
 
 Row = tuple[Any, ...]
 
+#: (application_id, user_version, number of schema objects) in one statement: one snapshot.
+_FOUND = (
+    "SELECT (SELECT application_id FROM pragma_application_id),"
+    " (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)"
+)
+
+#: Times an opener tries to switch a file to WAL while another connection holds it busy.
+_WAL_ATTEMPTS = 100
+
 
 class Database:
     """A connection to one journal file (or ":memory:").
@@ -50,8 +59,11 @@ class Database:
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
         try:
+            self._conn.execute("PRAGMA busy_timeout = 5000")
+            # Before the pragmas: switching an empty or foreign file to WAL would write into it.
+            self._identify()
             self._configure()
-            self._check_schema()
+            self._settle_schema()
         except JournalError:
             self._conn.close()
             raise
@@ -60,28 +72,43 @@ class Database:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
 
     def _configure(self) -> None:
-        self._conn.execute("PRAGMA busy_timeout = 5000")
         if self.path != MEMORY:
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise JournalError(f"journal {self.path} cannot use WAL (got {mode})")
+            self._use_wal()
         # FULL: every COMMIT is on disk before it returns, so an intent is durable before C6.
         self._conn.execute("PRAGMA synchronous = FULL")
         # The id, card and debit indexes are written at scattered places; a cache that holds
         # them spares a read for each write once the journal outgrows the default 2 MiB.
         self._conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
 
-    def _check_schema(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
-        if version == 0 and app_id == 0:
-            if self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                raise JournalError(f"{self.path} is an SQLite database but not a lane journal")
-            self._conn.executescript(
-                f"BEGIN IMMEDIATE; {SCHEMA}"
-                f" PRAGMA application_id = {APPLICATION_ID};"
-                f" PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
+    def _use_wal(self) -> None:
+        """Switch the file to WAL. SQLite takes the lock for that switch without waiting (no busy
+        handler), so an opener racing another on a new file waits for it and tries again."""
+        for _ in range(_WAL_ATTEMPTS):
+            try:
+                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                # An exclusive lock waits (busy_timeout) until every other connection lets go.
+                self._conn.execute("BEGIN EXCLUSIVE")
+                self._conn.execute("ROLLBACK")
+                continue
+            if str(mode).lower() != "wal":
+                raise JournalError(f"journal {self.path} cannot use WAL (got {mode})")
+            return
+        raise JournalError(f"journal {self.path} stayed busy: cannot switch it to WAL")
+
+    def _found(self) -> tuple[int, int, bool]:
+        """(application_id, user_version, is an empty database) of the file, read in one
+        statement so that they come from one snapshot even while another opener commits."""
+        app_id, version, objects = self._conn.execute(_FOUND).fetchone()
+        return int(app_id), int(version), app_id == version == objects == 0
+
+    def _identify(self) -> None:
+        """Refuse, reading only, a file that is neither empty nor a lane journal this engine can
+        open."""
+        app_id, version, empty = self._found()
+        if empty:
             return
         if app_id != APPLICATION_ID:
             raise JournalError(f"{self.path} is an SQLite database but not a lane journal")
@@ -90,29 +117,45 @@ class Database:
                 f"journal {self.path} has schema version {version}, newer than this lane engine "
                 f"understands ({SCHEMA_VERSION}); upgrade the lane engine"
             )
-        if version < SCHEMA_VERSION:
-            self._migrate()
 
-    def _migrate(self) -> None:
-        """Bring an older journal up to `SCHEMA_VERSION`, all steps in one transaction."""
+    def _settle_schema(self) -> None:
+        """Create the tables of a new journal, or migrate an older one, unless they are current."""
+        if self._found()[:2] == (APPLICATION_ID, SCHEMA_VERSION):
+            return  # the common case needs no write lock, so readers never wait for writers
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            # Read again under the write lock: another process may have migrated it meanwhile.
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            while version < SCHEMA_VERSION:
-                if version not in MIGRATIONS:
-                    raise JournalError(
-                        f"journal {self.path} has schema version {version} and no migration to "
-                        f"{SCHEMA_VERSION} exists"
-                    )
-                for statement in MIGRATIONS[version]:
-                    self._conn.execute(statement)
-                version += 1
-            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # Decide again under the write lock: another process may have created or migrated
+            # the journal since we looked, and no other opener can be halfway through it now.
+            self._identify()
+            _, version, empty = self._found()
+            if empty:
+                self._create()
+            elif version < SCHEMA_VERSION:
+                self._migrate(version)
             self._conn.execute("COMMIT")
         except BaseException:
             self._rollback()
             raise
+
+    def _create(self) -> None:
+        """The tables of a new journal (inside the caller's transaction)."""
+        for statement in SCHEMA:
+            self._conn.execute(statement)
+        self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _migrate(self, version: int) -> None:
+        """Bring a journal at `version` up to `SCHEMA_VERSION` (inside the caller's transaction)."""
+        while version < SCHEMA_VERSION:
+            if version not in MIGRATIONS:
+                raise JournalError(
+                    f"journal {self.path} has schema version {version} and no migration to "
+                    f"{SCHEMA_VERSION} exists"
+                )
+            for statement in MIGRATIONS[version]:
+                self._conn.execute(statement)
+            version += 1
+        self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def transaction(self) -> AbstractContextManager[None]:
         """Everything inside commits together (durably) or not at all; nests by joining."""
@@ -236,3 +279,4 @@ class _Transaction(AbstractContextManager[None]):
         tb: TracebackType | None,
     ) -> None:
         self._db._end(exc_type is not None)
+

@@ -21,7 +21,7 @@ SCHEMA_VERSION = 2
 # Closing an intent changes neither its card number nor its id, so that it leaves the card and
 # id indexes alone: their pages are scattered (one per lane or card), and every page a commit
 # touches is written to the WAL whole.
-SCHEMA = """
+_TABLES = """
 CREATE TABLE transactions (
     transaction_id  TEXT PRIMARY KEY,
     state           TEXT NOT NULL CHECK (state IN ('open', 'closed', 'duplicate')),
@@ -49,6 +49,10 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (seq) WHERE published = 0;
 """
+
+#: Statements creating the tables of a new journal, run one by one in one transaction (so that
+#: the opener decides to create them under the same write lock it creates them in).
+SCHEMA: tuple[str, ...] = tuple(s.strip() for s in _TABLES.split(";") if s.strip())
 
 #: Statements taking a journal from version v (the key) to v + 1, run in one transaction.
 MIGRATIONS: dict[int, tuple[str, ...]] = {

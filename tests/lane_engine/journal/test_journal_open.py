@@ -1,0 +1,119 @@
+"""Opening the journal: two processes creating the same new journal at once, and a reader opening
+the journal while another process writes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from multiprocessing.synchronize import Barrier, Event
+from pathlib import Path
+from typing import Any
+
+from journal_records import debited, intent
+
+from lane_engine.journal import SqliteJournal
+
+#: New journals the two openers race on, one after the other.
+RACES = 40
+#: Closes the writer process commits while the reader opens the journal again and again.
+WRITES = 150
+
+# Spawn, not fork: the children start from a clean interpreter whatever threads pytest runs.
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def open_each_at_once(worker: int, paths: list[Path], barrier: Barrier, errors: Any) -> None:
+    """Child: open each new journal together with the other child and journal one intent."""
+    for n, path in enumerate(paths):
+        barrier.wait(timeout=60)
+        try:
+            with SqliteJournal(path) as journal:
+                journal.open_intent(intent(worker * 1000 + n))
+        except Exception as exc:  # reported to the parent, which fails the test with it
+            errors.put(f"worker {worker}, {path.parent.name}: {exc!r}")
+    errors.put(None)
+
+
+def close_many(path: str, started: Event, holding: Event, seen: Event) -> None:
+    """Child: close `WRITES` transactions on an existing journal, each committed on its own, then
+    one more inside a batch, holding the write lock until the parent has read the journal."""
+    with SqliteJournal(path, create=False) as journal:
+        for n in range(WRITES):
+            journal.close(debited(n))
+            started.set()
+        with journal.batch():
+            journal.close(debited(WRITES))
+            holding.set()
+            seen.wait(timeout=60)
+
+
+def schema_of(path: Path) -> tuple[int, int, list[tuple[str, str]]]:
+    """(application_id, user_version, sorted (type, name) of every schema object) of a file."""
+    conn = sqlite3.connect(path)
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        objects = conn.execute("SELECT type, name FROM sqlite_master ORDER BY type, name")
+        return app_id, version, objects.fetchall()
+    finally:
+        conn.close()
+
+
+def test_two_processes_creating_the_same_journal_both_carry_on(tmp_path: Path) -> None:
+    reference = tmp_path / "reference.sqlite3"
+    SqliteJournal(reference).close_journal()
+    paths = [tmp_path / f"race-{n:02d}" / "journal.sqlite3" for n in range(RACES)]
+    barrier = SPAWN.Barrier(2)
+    errors = SPAWN.Queue()
+    workers = [
+        SPAWN.Process(target=open_each_at_once, args=(w, paths, barrier, errors))
+        for w in (1, 2)
+    ]
+    for worker in workers:
+        worker.start()
+    reported: list[str] = []
+    finished = 0
+    while finished < len(workers):
+        message = errors.get(timeout=120)
+        if message is None:
+            finished += 1
+        else:
+            reported.append(message)
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+    assert reported == []
+    for n, path in enumerate(paths):
+        assert schema_of(path) == schema_of(reference)
+        with SqliteJournal(path, create=False) as journal:
+            opened = {r.transaction_id for r in journal.open_intents()}
+            assert opened == {intent(1000 + n).transaction_id, intent(2000 + n).transaction_id}
+
+
+def test_a_reader_opens_the_journal_while_a_writer_process_writes(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    SqliteJournal(path).close_journal()
+    started, holding, seen = SPAWN.Event(), SPAWN.Event(), SPAWN.Event()
+    writer = SPAWN.Process(target=close_many, args=(str(path), started, holding, seen))
+    writer.start()
+    try:
+        assert started.wait(timeout=60)
+        counts = [0]
+        while not holding.is_set() and writer.is_alive():
+            with SqliteJournal(path, create=False) as reader:
+                counts.append(len(list(reader.entries())))
+                assert reader.integrity_check() == ["ok"]
+            assert counts[-1] >= counts[-2]
+        assert holding.wait(timeout=60)
+        # The writer holds the write lock of an uncommitted batch: opening needs no write lock,
+        # and the reader sees every commit before the batch and nothing of it.
+        with SqliteJournal(path, create=False) as reader:
+            assert len(list(reader.entries())) == WRITES
+            assert reader.get(debited(WRITES).transaction_id) is None
+        seen.set()
+    finally:
+        seen.set()
+        writer.join(timeout=60)
+    assert writer.exitcode == 0
+    with SqliteJournal(path, create=False) as reader:
+        assert len(list(reader.entries())) == WRITES + 1
