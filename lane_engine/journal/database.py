@@ -50,20 +50,22 @@ class Database:
         self._lock = threading.RLock()
         self._transaction = _Transaction(self)
         if self.path != MEMORY and not create and not Path(self.path).is_file():
-            raise JournalError(f"journal not found: {self.path}")
+            raise JournalError(f"no journal at {self.path} (file not found)")
         try:
-            if self.path != MEMORY:
+            if self.path != MEMORY and create:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode: we issue BEGIN/COMMIT ourselves so nothing commits behind our back.
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn = sqlite3.connect(
+                _address(self.path, create), isolation_level=None, check_same_thread=False, uri=True
+            )
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
         try:
             self._conn.execute("PRAGMA busy_timeout = 5000")
             # Before the pragmas: switching an empty or foreign file to WAL would write into it.
-            self._identify()
+            self._identify(create=create)
             self._configure()
-            self._settle_schema()
+            self._settle_schema(create=create)
         except JournalError:
             self._conn.close()
             raise
@@ -104,11 +106,15 @@ class Database:
         app_id, version, objects = self._conn.execute(_FOUND).fetchone()
         return int(app_id), int(version), app_id == version == objects == 0
 
-    def _identify(self) -> None:
-        """Refuse, reading only, a file that is neither empty nor a lane journal this engine can
-        open."""
+    def _identify(self, *, create: bool) -> None:
+        """Refuse, reading only, a file that is not a lane journal this engine can open; an
+        empty database is accepted only when `create` allows making it a journal."""
         app_id, version, empty = self._found()
         if empty:
+            if not create:
+                raise JournalError(
+                    f"no journal at {self.path}: an empty file is not a lane journal"
+                )
             return
         if app_id != APPLICATION_ID:
             raise JournalError(f"{self.path} is an SQLite database but not a lane journal")
@@ -118,7 +124,7 @@ class Database:
                 f"understands ({SCHEMA_VERSION}); upgrade the lane engine"
             )
 
-    def _settle_schema(self) -> None:
+    def _settle_schema(self, *, create: bool) -> None:
         """Create the tables of a new journal, or migrate an older one, unless they are current."""
         if self._found()[:2] == (APPLICATION_ID, SCHEMA_VERSION):
             return  # the common case needs no write lock, so readers never wait for writers
@@ -126,7 +132,7 @@ class Database:
         try:
             # Decide again under the write lock: another process may have created or migrated
             # the journal since we looked, and no other opener can be halfway through it now.
-            self._identify()
+            self._identify(create=create)
             _, version, empty = self._found()
             if empty:
                 self._create()
@@ -280,3 +286,10 @@ class _Transaction(AbstractContextManager[None]):
     ) -> None:
         self._db._end(exc_type is not None)
 
+
+def _address(path: str, create: bool) -> str:
+    """The URI sqlite3 opens: without `create`, mode=rw, so that SQLite never makes the file."""
+    if path == MEMORY:
+        return path
+    uri = Path(path).absolute().as_uri()
+    return f"{uri}?mode=rw" if not create else f"{uri}?mode=rwc"

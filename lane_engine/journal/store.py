@@ -68,7 +68,8 @@ class SqliteJournal:
     """The journal on an SQLite file (WAL, synchronous=FULL) or on ":memory:".
 
     Every public write commits before it returns, unless it runs inside `batch()`, which commits
-    once at the end. Threads may share it; each operation or batch runs alone.
+    once at the end. Threads may share it; each operation or batch runs alone. With
+    `create=False` the journal must exist: a missing or empty file is refused, untouched.
     """
 
     def __init__(

@@ -1,5 +1,5 @@
-"""Opening the journal: two processes creating the same new journal at once, and a reader opening
-the journal while another process writes."""
+"""Opening the journal: two processes creating the same new journal at once, `create=False` on a
+missing or empty file, and a reader opening the journal while another process writes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 from typing import Any
 
-from journal_records import debited, intent
+import pytest
+from journal_records import debited, intent, refusal
 
+from lane_engine.errors import JournalError
 from lane_engine.journal import SqliteJournal
+from lane_engine.journal.schema import APPLICATION_ID, SCHEMA_VERSION
 
 #: New journals the two openers race on, one after the other.
 RACES = 40
@@ -88,6 +91,41 @@ def test_two_processes_creating_the_same_journal_both_carry_on(tmp_path: Path) -
         with SqliteJournal(path, create=False) as journal:
             opened = {r.transaction_id for r in journal.open_intents()}
             assert opened == {intent(1000 + n).transaction_id, intent(2000 + n).transaction_id}
+
+
+def test_create_false_refuses_a_missing_path_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "journal.sqlite3"
+    with pytest.raises(JournalError, match="no journal at") as refused:
+        SqliteJournal(missing, create=False)
+    assert str(missing) in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_create_false_refuses_an_empty_file_and_leaves_it_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "journal.sqlite3"
+    empty.touch()
+    with pytest.raises(JournalError, match="not a lane journal"):
+        SqliteJournal(empty, create=False)
+    assert empty.stat().st_size == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.sqlite3"]
+    # The refused file is still free to become a journal.
+    with SqliteJournal(empty) as journal:
+        journal.record_refusal(refusal(1))
+    assert schema_of(empty)[:2] == (APPLICATION_ID, SCHEMA_VERSION)
+
+
+def test_create_false_refuses_an_empty_sqlite_database_and_leaves_it_unchanged(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 0")
+    conn.execute("VACUUM")  # writes the header page: a database with no tables
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match="not a lane journal"):
+        SqliteJournal(path, create=False)
+    assert path.read_bytes() == before
 
 
 def test_a_reader_opens_the_journal_while_a_writer_process_writes(tmp_path: Path) -> None:
