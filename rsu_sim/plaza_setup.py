@@ -29,7 +29,7 @@ from protocols.frames import LaneMode
 from rsu_sim.errors import OutputError
 from rsu_sim.harness.run import scaled_scenario
 from rsu_sim.harness.setup import POLICY_VERSION, build_blacklist, build_fees
-from rsu_sim.model.scenario import LaneSpec, Scenario, mixed_scenario
+from rsu_sim.model.scenario import LaneSpec, Scenario, mixed_scenario, rebase_start
 from rsu_sim.outputs import JOURNAL_FILE, KEYS_FILE, prepare
 from rsu_sim.server_site import Site, build_site
 
@@ -57,13 +57,6 @@ def exit_plaza_scenario(lanes: int = 4, *, vehicles: int | None = None, seed: in
                   for n in range(1, lanes + 1))
     scenario = replace(base, lanes=specs, name=f"{base.name}-exit-plaza", seed=seed)
     return scaled_scenario(scenario, vehicles)
-
-
-def rebase_start(scenario: Scenario, now: float) -> Scenario:
-    """The scenario moved in time for real-time serving (our decision): it starts
-    `duration_s` before `now`, so every entry record and card date lies in the past of a lane
-    whose clock is the wall clock, fresh entries stay within hours and stale ones stay stale."""
-    return replace(scenario, start_unix=int(now - scenario.duration_s))
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ import inspect
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -27,7 +28,7 @@ from typing import TextIO
 from keys.errors import KeysError
 from rsu_sim.errors import ServeError, SimError
 from rsu_sim.model.rsu_effects import PassEnded
-from rsu_sim.model.scenario import Scenario
+from rsu_sim.model.scenario import Scenario, rebase_start
 from rsu_sim.model.streams import VehicleArrival
 from rsu_sim.scenario_file import load_packaged_scenario, load_scenario
 from rsu_sim.server_lane import FRAME_GAP_S, LaneServer, RealTimeClock
@@ -242,6 +243,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         default=StartTraffic.ALL.value,
                         help="start the vehicles once all lanes / the first lane sent C0, or "
                              "now (default: all)")
+    parser.add_argument("--scenario-clock", action="store_true",
+                        help="keep the scenario's own start time; by default the scenario is "
+                             "moved to end now, so a lane whose clock is the wall clock sees "
+                             "fresh entries as fresh")
     log = parser.add_mutually_exclusive_group()
     log.add_argument("--frame-log", default=str(DEFAULT_FRAME_LOG), metavar="PATH",
                      help="append every frame in and out to PATH, '-' for stdout "
@@ -253,6 +258,13 @@ def _scenario_of(name: str) -> Scenario:
     if name.endswith(".toml") or "/" in name or Path(name).is_file():
         return load_scenario(name)
     return load_packaged_scenario(name)
+
+
+def scenario_to_serve(args: argparse.Namespace, now: float) -> Scenario:
+    """The scenario `rsu-sim serve` runs: as loaded, moved to end at `now` unless
+    `--scenario-clock` keeps its own start."""
+    scenario = _scenario_of(args.scenario)
+    return scenario if args.scenario_clock else rebase_start(scenario, now)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -273,8 +285,9 @@ def run_serve(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
+        scenario = scenario_to_serve(args, time.time())
         return await serve(
-            _scenario_of(args.scenario), host=args.host, base_port=args.port,
+            scenario, host=args.host, base_port=args.port,
             frame_log=frame_log, stop=stop, vehicles=args.vehicles, seed=args.seed,
             on_ready=ready, speed=args.speed, start_traffic=StartTraffic(args.start_traffic))
 

@@ -314,6 +314,13 @@ class Scenario:
         raise ScenarioError(f"no lane {lane_id!r}", table="lanes", field="id")
 
 
+def rebase_start(scenario: Scenario, now: float) -> Scenario:
+    """The scenario moved in time for real-time serving (our decision): it starts
+    `duration_s` before `now`, so every entry record and card date lies in the past of a lane
+    whose clock is the wall clock, fresh entries stay within hours and stale ones stay stale."""
+    return replace(scenario, start_unix=int(now - scenario.duration_s))
+
+
 def _built_in_lanes() -> tuple[LaneSpec, ...]:
     return (
         LaneSpec("entry-1", LaneMode.ENTRY, "3701", 101, 1, 9527),

@@ -17,9 +17,9 @@ from lane_engine.core.policy import Policy, is_entry_stale
 from protocols.records import EntryExitStatus
 from rsu_sim.demo import ProgressLine, build_parser, main
 from rsu_sim.harness.setup import build_fees
-from rsu_sim.model.scenario import Fault
+from rsu_sim.model.scenario import Fault, rebase_start
 from rsu_sim.plaza_run import EdgeTally
-from rsu_sim.plaza_setup import exit_plaza_scenario, rebase_start
+from rsu_sim.plaza_setup import exit_plaza_scenario
 from rsu_sim.server_site import build_site
 
 

@@ -443,3 +443,18 @@ def test_sigterm_stops_the_command_with_a_summary(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "passes ended 0" in out and "lane connections 0" in out
     assert "stopped:" in log.read_text(encoding="utf-8")
+
+
+def test_serve_moves_the_scenario_to_the_wall_clock_unless_told_to_keep_it() -> None:
+    import argparse
+
+    from rsu_sim.model.scenario import mixed_scenario
+    from rsu_sim.server import add_serve_arguments, scenario_to_serve
+
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    now = 1_790_000_000.0
+    moved = scenario_to_serve(parser.parse_args([]), now)
+    assert moved.start_unix + moved.duration_s == pytest.approx(now, abs=1)
+    kept = scenario_to_serve(parser.parse_args(["--scenario-clock"]), now)
+    assert kept.start_unix == mixed_scenario().start_unix
