@@ -24,7 +24,7 @@ broker:
 
 lint: $(STAMP)
 	$(BIN)/ruff check protocols keys lane_engine rsu_sim tests benchmarks
-	$(BIN)/mypy protocols keys
+	$(BIN)/mypy protocols keys lane_engine rsu_sim
 
 test: $(STAMP) broker lint
 	$(BIN)/python -m pytest --benchmark-disable -q
