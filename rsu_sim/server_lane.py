@@ -129,6 +129,11 @@ class LaneServer:
                 self._received(conn.decoder.close())
         except (ConnectionError, OSError) as exc:
             logger.info("lane %s: connection error: %s", self.lane_id, exc)
+        except asyncio.CancelledError:
+            # The server is stopping and asyncio cancels this connection's task. Python 3.11's
+            # stream protocol asks a cancelled handler task for its exception and prints the
+            # CancelledError as a traceback, so the handler ends normally instead.
+            pass
         finally:
             if self._conn is conn:
                 self.disconnected("lane closed the connection")

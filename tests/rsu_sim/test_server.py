@@ -15,8 +15,10 @@ import asyncio
 import datetime as dt
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -458,3 +460,28 @@ def test_serve_moves_the_scenario_to_the_wall_clock_unless_told_to_keep_it() -> 
     assert moved.start_unix + moved.duration_s == pytest.approx(now, abs=1)
     kept = scenario_to_serve(parser.parse_args(["--scenario-clock"]), now)
     assert kept.start_unix == mixed_scenario().start_unix
+
+
+def test_sigint_with_a_lane_connected_ends_without_a_traceback(tmp_path: Path) -> None:
+    log = tmp_path / "frames.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _RUN_SERVE, "--scenario", "clean", "--port", "0",
+         "--frame-log", str(log)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        listening = [proc.stderr.readline() for _ in range(2)]
+        port = int(listening[0].rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S) as lane:
+            lane.sendall(b"\xff\xff")  # a lane connected, mid-frame, when the server stops
+            deadline = time.monotonic() + TIMEOUT_S
+            while "lane connected from" not in log.read_text(encoding="utf-8"):
+                assert time.monotonic() < deadline, "the server never accepted the lane"
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=TIMEOUT_S)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert "lane connections 1" in out
+    assert "Traceback" not in err and "CancelledError" not in err
