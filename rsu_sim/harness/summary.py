@@ -10,9 +10,15 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from lane_engine.core.outcomes import Outcome, TransactionRecord
+from rsu_sim.run_figures import (
+    joined_counts,
+    joined_ms,
+    outcome_figures,
+    outcome_rows,
+    percentiles_ms,
+    render_table,
+)
 
 #: Outcomes that completed the vehicle's transaction.
 COMPLETED = (Outcome.DEBITED, Outcome.ENTRY_WRITTEN, Outcome.CASH_REQUIRED)
@@ -80,39 +86,24 @@ class Summary:
 def summarise(tally: Tally, *, scenario: str, seed: int, vehicles: int, passes: int,
               link: dict[str, int], speed: dict[str, float]) -> Summary:
     """Freeze a tally into a `Summary`."""
-    records = list(tally.final.values())
-    by_outcome: Counter[Outcome] = Counter(r.outcome for r in records)
-    refused = Counter(r.reason.name for r in records if r.outcome is Outcome.REFUSED)
-    failed = Counter(r.reason.name for r in records if r.outcome is Outcome.NOT_DEBITED)
-    recovered = sum(1 for r in records if r.recovered and r.outcome is not Outcome.UNRESOLVED)
-    durations = np.array(tally.durations_s) * 1000.0
-    percentiles: dict[str, float] = {}
-    if durations.size:
-        for name, q in (("p50", 50), ("p90", 90), ("p99", 99)):
-            percentiles[name] = round(float(np.percentile(durations, q)), 1)
-        percentiles["max"] = round(float(durations.max()), 1)
+    figures = outcome_figures(tally.final.values())
     return Summary(
         scenario=scenario, seed=seed, vehicles=vehicles, passes=passes,
-        transactions=len(records),
-        completed={o.value: by_outcome[o] for o in COMPLETED},
-        refused=dict(sorted(refused.items())), not_debited=dict(sorted(failed.items())),
-        unresolved=by_outcome[Outcome.UNRESOLVED],
-        recovered_by_c8=recovered - tally.settled_later,
+        transactions=figures.transactions,
+        completed={o.value: figures.outcomes[o] for o in COMPLETED},
+        refused=figures.refused, not_debited=figures.not_debited,
+        unresolved=figures.outcomes[Outcome.UNRESOLVED],
+        recovered_by_c8=figures.recovered - tally.settled_later,
         settled_on_later_pass=tally.settled_later,
         recoveries_started=tally.recoveries_started,
-        revenue_fen=sum(r.amount_debited for r in records if r.outcome is Outcome.DEBITED),
-        cash_due_fen=sum(r.cash_fee for r in records if r.outcome is Outcome.CASH_REQUIRED),
-        transaction_ms=percentiles,
+        revenue_fen=figures.revenue_fen, cash_due_fen=figures.cash_due_fen,
+        transaction_ms=percentiles_ms(tally.durations_s),
         pass_ends=dict(sorted(tally.pass_ends.items())),
         link={**link, "rsu_restarts": tally.restarts, "lane_frames_refused_by_rsu":
               tally.frames_rejected_by_rsu, "rsu_frames_dropped_while_down": tally.frames_dropped,
               "protocol_violations": tally.violations},
         speed=speed,
     )
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d}"
 
 
 def format_table(summary: Summary) -> str:
@@ -122,30 +113,13 @@ def format_table(summary: Summary) -> str:
         ("scenario", f"{s.scenario} (seed {s.seed})"),
         ("vehicles / passes", f"{s.vehicles:,} / {s.passes:,}"),
         ("transactions journaled", f"{s.transactions:,}"),
-        ("completed", f"{sum(s.completed.values()):,}"),
     ]
-    rows += [(f"  {name}", f"{count:,}") for name, count in s.completed.items()]
-    rows.append(("refused", f"{sum(s.refused.values()):,}"))
-    rows += [(f"  {name.lower()}", f"{count:,}") for name, count in s.refused.items()]
-    rows.append(("not debited", f"{sum(s.not_debited.values()):,}"))
-    rows += [(f"  {name.lower()}", f"{count:,}") for name, count in s.not_debited.items()]
-    rows += [
-        ("unresolved (left for clearing)", f"{s.unresolved:,}"),
-        ("recoveries: C8 sent", f"{s.recoveries_started:,}"),
-        ("  completed by C8/B8", f"{s.recovered_by_c8:,}"),
-        ("  settled on a later pass", f"{s.settled_on_later_pass:,}"),
-        ("revenue", f"{s.revenue_fen:,} fen = {_yuan(s.revenue_fen)} yuan"),
-        ("cash due", f"{s.cash_due_fen:,} fen = {_yuan(s.cash_due_fen)} yuan"),
-    ]
+    rows += outcome_rows(s, recovered=("completed by C8/B8", s.recovered_by_c8))
     if s.transaction_ms:
-        times = "  ".join(f"{k} {v:.1f}" for k, v in s.transaction_ms.items())
-        rows.append(("transaction time (ms)", times))
-    rows.append(("passes ended", ", ".join(f"{k} {v:,}" for k, v in s.pass_ends.items())))
-    rows.append(("link", ", ".join(f"{k} {v:,}" for k, v in s.link.items())))
+        rows.append(("transaction time (ms)", joined_ms(s.transaction_ms)))
+    rows.append(("passes ended", joined_counts(s.pass_ends)))
+    rows.append(("link", joined_counts(s.link)))
     if s.speed:
         rows.append(("speed", f"{s.speed.get('vehicles_per_cpu_s', 0):,.0f} vehicles per CPU "
                               f"second ({s.speed.get('cpu_s', 0):.2f} s CPU)"))
-    width = max(len(label) for label, _ in rows)
-    lines = [f"{label:<{width}}  {value}" for label, value in rows]
-    lines.append(f"{'':<{width}}  (transaction time: {transaction_time_definition()})")
-    return "\n".join(lines)
+    return render_table(rows, footnote=f"transaction time: {transaction_time_definition()}")
