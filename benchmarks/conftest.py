@@ -29,6 +29,13 @@ def _ram_gib() -> float:
     return 0.0
 
 
+_LOAD_AT_START: list[float] = []
+
+
+def pytest_sessionstart(session: Any) -> None:
+    _LOAD_AT_START[:] = [round(x, 2) for x in os.getloadavg()]
+
+
 def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, Any]) -> None:
     import numba
     import numpy
@@ -40,4 +47,7 @@ def pytest_benchmark_update_machine_info(config: Any, machine_info: dict[str, An
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "numba": numba.__version__,
+        # 1, 5 and 15 minute load averages: other jobs on the machine skew absolute figures
+        "load_average_start": _LOAD_AT_START,
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
     }

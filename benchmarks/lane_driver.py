@@ -20,7 +20,7 @@ from lane_engine.core.effects import (
 )
 from lane_engine.core.lane import Lane
 from lane_engine.core.policy import Policy, discounted_fee
-from lane_engine.journal import SqliteJournal
+from lane_engine.journal import Journal
 from protocols.frames import Continue, LaneMode, Purchase
 
 EXIT_STATION = 120
@@ -31,7 +31,7 @@ FRAME_GAP = 0.05
 VEHICLE_GAP = 1.0
 POLICY = Policy("bench")
 
-JournalWrite = Callable[[SqliteJournal], object]
+JournalWrite = Callable[[Journal], object]
 _WRITES: dict[type, Callable[[Any], JournalWrite]] = {
     OpenIntent: lambda e: lambda j: j.open_intent(e.record),
     CloseTransaction: lambda e: lambda j: j.close(e.record),
@@ -88,7 +88,7 @@ class VehicleSource:
 class SingleLane:
     """One lane serving vehicles back to back; each journal write commits on its own."""
 
-    def __init__(self, mode: LaneMode, journal: SqliteJournal | None) -> None:
+    def __init__(self, mode: LaneMode, journal: Journal | None) -> None:
         self.lane = ready_lane(mode)
         self.journal = journal
         self.source = VehicleSource(mode)
@@ -138,7 +138,7 @@ class Plaza:
     """`lanes` exit lanes in lock step sharing one journal: each step's writes of every lane
     commit together (one `batch()`), as the runtime's group committer does per event-loop tick."""
 
-    def __init__(self, lanes: int, journal: SqliteJournal) -> None:
+    def __init__(self, lanes: int, journal: Journal) -> None:
         self.lanes = [ready_lane(LaneMode.EXIT, number + 1) for number in range(lanes)]
         self.journal = journal
         self.source = VehicleSource(LaneMode.EXIT)

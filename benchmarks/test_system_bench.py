@@ -1,11 +1,17 @@
 """Whole system: the virtual-time simulation (RSU, OBU and card emulators with full crypto on both
-sides, lane cores, in-memory journal) in vehicles per CPU second; and real TCP on loopback.
+sides, lane cores, in-memory journal) in vehicles per CPU second; and a real lane-engine plaza
+(32 lanes, durable journal) over loopback TCP, against scripted RSUs (the lane's capacity, and
+the latency at the target's load) and against the simulator's RSUs in real time (realistic).
 """
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
+from benchmarks.tcp_plaza import scripted_run, simulated_run
 from lane_engine.journal import MEMORY, SqliteJournal
 
 SIM_VEHICLES = 1_500
@@ -36,8 +42,46 @@ def test_virtual_time_simulation(benchmark) -> None:  # type: ignore[no-untyped-
                                 vehicles_per_wall_s=SIM_VEHICLES / benchmark.stats.stats.median)
 
 
-@pytest.mark.skip(reason="not written yet: drives rsu_sim.server.serve (32 scenario lanes) against "
-                  "lane_engine.aio.run_plaza on loopback; both landed after the in-process "
-                  "suites were done (see README Benchmarks)")
-def test_tcp_32_lanes_throughput_and_decision_latency(benchmark) -> None:  # type: ignore[no-untyped-def]
-    raise AssertionError("skipped")
+#: The lane-capacity run: warm-up, then the sustained window (seconds).
+TCP_WARMUP_S, TCP_WINDOW_S = 3.0, 20.0
+#: The load the latency target is judged at, and that run's window.
+TARGET_TPS, TARGET_WINDOW_S = 1_000.0, 15.0
+#: The realistic run (simulated RSUs in real time).
+SIM_TCP_WINDOW_S = 15.0
+TCP_LANES = 32
+
+
+def _tcp(benchmark, run, **info: object) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    figures: dict[str, object] = {}
+
+    def once() -> None:
+        figures.update(asyncio.run(run()))
+
+    benchmark.pedantic(once, rounds=1, iterations=1)
+    benchmark.group = "system real TCP, 32 lanes"
+    benchmark.extra_info.update(kind="tcp", **info, **figures)
+    return figures
+
+
+def test_tcp_32_lanes_throughput_and_decision_latency(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The lane process's capacity: scripted RSUs (another process) answer at once."""
+    figures = _tcp(benchmark, lambda: scripted_run(
+        tmp_path, lanes=TCP_LANES, warmup_s=TCP_WARMUP_S, window_s=TCP_WINDOW_S),
+        impl="scripted RSUs, as fast as the lane answers")
+    assert figures["rsu_errors"] == [] and figures["decisions"] == figures["completed"] > 0
+
+
+def test_tcp_32_lanes_at_target_load(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Decision latency at the target's load: the scripted RSUs offer 1,000 vehicles/s."""
+    figures = _tcp(benchmark, lambda: scripted_run(
+        tmp_path, lanes=TCP_LANES, warmup_s=TCP_WARMUP_S, window_s=TARGET_WINDOW_S,
+        offered_tps=TARGET_TPS), impl=f"scripted RSUs, {TARGET_TPS:,.0f} vehicles/s offered")
+    assert figures["rsu_errors"] == [] and figures["decisions"] == figures["completed"] > 0
+
+
+def test_tcp_32_lanes_simulated_rsus(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The realistic figure: the simulator's RSUs, radio timing in real time, queues ahead."""
+    figures = _tcp(benchmark, lambda: simulated_run(
+        tmp_path, lanes=TCP_LANES, warmup_s=TCP_WARMUP_S, window_s=SIM_TCP_WINDOW_S),
+        impl="simulated RSUs, real time")
+    assert figures["decisions"] > 0

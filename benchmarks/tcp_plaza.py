@@ -1,0 +1,224 @@
+"""The real-TCP benchmark runs: a lane-engine plaza (`run_plaza`, durable SQLite journal) over
+loopback against a fast scripted RSU process (the lane's capacity) or against the simulator's
+RSUs in real time (the realistic figure), measured at the lane edge.
+
+`lane_engine.aio` has no hook that stamps a B4 read and its C6 written, so `timed_links` swaps
+the runner's `RsuLink` for a subclass that does, for the length of a run (nothing is edited in
+`lane_engine`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lane_engine.aio.connection as runner_module
+from lane_engine.aio.bus import EventBus, LaneEvent
+from lane_engine.aio.link import Received, RsuLink
+from lane_engine.aio.plaza import run_plaza
+from lane_engine.config import LaneSettings, PlazaConfig
+from lane_engine.core.effects import (
+    CashRequired,
+    TransactionCompleted,
+    TransactionFailed,
+    TransactionUnresolved,
+    VehicleRefused,
+)
+from lane_engine.fees.table_file import load_fee_slice
+from protocols.frames import LaneMode, Purchase, VehicleAndCard
+from rsu_sim.harness.setup import build_fees
+from rsu_sim.plaza_run import arrivals_of, run_plaza_against_sim
+from rsu_sim.plaza_setup import (
+    PLAZA_NETWORK,
+    PLAZA_STATION,
+    PreparedRun,
+    exit_plaza_scenario,
+    prepare_run,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DECISIONS = (TransactionCompleted, CashRequired, VehicleRefused, TransactionFailed,
+             TransactionUnresolved)
+#: Entry stations the scripted vehicles come from (the first ones the fee table prices).
+SCRIPTED_ENTRIES = 8
+
+
+@dataclass(slots=True)
+class EdgeWindow:
+    """Decisions (bus) and B4 read → C6 written latencies (links) inside a measuring window."""
+
+    open: bool = False
+    completed: int = 0
+    decided: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+    opened_at: float = 0.0
+    cpu_at_open: float = 0.0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+
+    def __call__(self, event: LaneEvent) -> None:
+        if self.open and isinstance(event.event, DECISIONS):
+            self.decided += 1
+            self.completed += type(event.event) is TransactionCompleted
+
+    def start(self) -> None:
+        self.open, self.opened_at, self.cpu_at_open = True, time.perf_counter(), time.process_time()
+
+    def stop(self) -> None:
+        self.open = False
+        self.wall_s = time.perf_counter() - self.opened_at
+        self.cpu_s = time.process_time() - self.cpu_at_open
+
+    def figures(self) -> dict[str, Any]:
+        """Transactions per second, lane-process CPU per transaction and latency percentiles."""
+        ordered = sorted(self.latencies_s)
+        return {
+            "window_s": round(self.wall_s, 2), "decisions": self.decided,
+            "completed": self.completed,
+            "transactions_per_s": self.decided / self.wall_s if self.wall_s else None,
+            "lane_cpu_us_per_transaction": self.cpu_s / self.decided * 1e6
+            if self.decided else None,
+            "decision_ms_p50": percentile(ordered, 0.50) * 1e3 if ordered else None,
+            "decision_ms_p99": percentile(ordered, 0.99) * 1e3 if ordered else None,
+            "decision_ms_max": ordered[-1] * 1e3 if ordered else None,
+            "decision_samples": len(ordered),
+        }
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The value below which `fraction` of the sorted samples lie (nearest rank)."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+@contextlib.contextmanager
+def timed_links(window: EdgeWindow) -> Iterator[None]:
+    """While inside, every RSU link the lane runners open stamps B4 read → C6 written."""
+
+    class TimedRsuLink(RsuLink):
+        b4_read_at: float | None = None
+
+        def feed(self, chunk: bytes) -> Iterator[Any]:
+            read_at = time.perf_counter()  # the chunk has just come off the socket
+            for item in super().feed(chunk):
+                if isinstance(item, Received) and type(item.frame) is VehicleAndCard:
+                    self.b4_read_at = read_at
+                yield item
+
+        def send(self, frame: Any) -> None:
+            super().send(frame)
+            if type(frame) is Purchase and self.b4_read_at is not None:
+                if window.open:
+                    window.latencies_s.append(time.perf_counter() - self.b4_read_at)
+                self.b4_read_at = None
+
+    original = runner_module.RsuLink
+    runner_module.RsuLink = TimedRsuLink  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        runner_module.RsuLink = original  # type: ignore[misc]
+
+
+def priced_entries(prepared: PreparedRun, count: int) -> list[int]:
+    """The first `count` stations of the plaza's network the exit prices for class 1."""
+    _, stations = build_fees(prepared.scenario)
+    fees = load_fee_slice(prepared.files.fee_table, PLAZA_NETWORK, PLAZA_STATION)
+    priced = [s.station for s in stations if s.network == PLAZA_NETWORK
+              and s.station != PLAZA_STATION and fees.fee(PLAZA_NETWORK, s.station, 1)]
+    return priced[:count]
+
+
+async def _measure(plaza: asyncio.Task[None], window: EdgeWindow, warmup_s: float,
+                   window_s: float) -> None:
+    await asyncio.wait({plaza}, timeout=warmup_s)
+    if plaza.done():
+        plaza.result()
+        raise RuntimeError("the plaza stopped during the warm-up")
+    window.start()
+    await asyncio.wait({plaza}, timeout=window_s)
+    window.stop()
+    if plaza.done():
+        plaza.result()
+        raise RuntimeError("the plaza stopped inside the measuring window")
+
+
+async def scripted_run(directory: Path, *, lanes: int, warmup_s: float, window_s: float,
+                       offered_tps: float = 0.0) -> dict[str, Any]:
+    """`lanes` exit lanes against the scripted RSU process, as fast as they answer or at
+    `offered_tps` vehicles per second over all lanes; figures of the window."""
+    prepared = prepare_run(exit_plaza_scenario(1, vehicles=10), directory, now=time.time())
+    entries = priced_entries(prepared, SCRIPTED_ENTRIES)
+    rsu = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.scripted_rsu", "--lanes", str(lanes),
+        "--entries", ",".join(map(str, entries)), "--per-lane-rate", str(offered_tps / lanes),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert rsu.stdin is not None and rsu.stdout is not None
+    window = EdgeWindow()
+    try:
+        ports = json.loads(await asyncio.wait_for(rsu.stdout.readline(), 60))
+        files = prepared.files
+        config = PlazaConfig(
+            network=PLAZA_NETWORK, station=PLAZA_STATION, name="bench plaza",
+            lanes=tuple(LaneSettings(n, LaneMode.EXIT, "127.0.0.1", ports[str(n)])
+                        for n in range(1, lanes + 1)),
+            policy=files.policy, fee_table=files.fee_table, blacklist=files.blacklist,
+            journal=files.journal)
+        bus, stop = EventBus(), asyncio.Event()
+        bus.subscribe(window)
+        with timed_links(window):
+            plaza = asyncio.create_task(run_plaza(config, stop=stop, bus=bus))
+            try:
+                await _measure(plaza, window, warmup_s, window_s)
+            finally:
+                stop.set()
+                await plaza
+    finally:
+        rsu.stdin.close()
+        seen = await asyncio.wait_for(rsu.stdout.read(), 60)
+        await rsu.wait()
+    figures = window.figures()
+    rsu_side = json.loads(seen.decode().strip().splitlines()[-1])
+    figures.update({f"rsu_{k}": v for k, v in rsu_side.items()}, lanes=lanes,
+                   entries=len(entries), offered_tps=offered_tps or None)
+    return figures
+
+
+async def simulated_run(directory: Path, *, lanes: int, warmup_s: float, window_s: float
+                        ) -> dict[str, Any]:
+    """`lanes` exit lanes against the simulator's RSUs in real time, arrivals queued ahead of
+    them (every RSU busy); figures of the window."""
+    rate = 8.0 * lanes  # arrivals per second: above what the RSUs serve
+    vehicles = int(rate * (warmup_s + window_s + 5))
+    prepared = prepare_run(exit_plaza_scenario(lanes, vehicles=vehicles), directory,
+                           now=time.time())
+    # At speed 1 the scenario's arrivals come at n / duration per second.
+    speed = max(1.0, rate * prepared.scenario.duration_s / arrivals_of(prepared, vehicles))
+    window = EdgeWindow()
+    bus = EventBus()
+    bus.subscribe(window)
+    loop = asyncio.get_running_loop()
+    timer: list[asyncio.TimerHandle] = []
+
+    def ready(_: object) -> None:
+        timer.append(loop.call_later(warmup_s, window.start))
+        timer.append(loop.call_later(warmup_s + window_s, window.stop))
+
+    with timed_links(window):
+        result = await run_plaza_against_sim(
+            prepared, speed=speed, vehicles=vehicles, bus=bus, on_ready=ready,
+            deadline_s=warmup_s + window_s + 1.0)
+    for handle in timer:
+        handle.cancel()
+    figures = window.figures()
+    figures.update(lanes=lanes, speed=speed, arrivals=vehicles,
+                   journaled=len(result.journal), audit_clean=result.audit.clean)
+    figures.pop("lane_cpu_us_per_transaction")  # the simulator shares the process
+    return figures
