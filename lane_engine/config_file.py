@@ -6,7 +6,6 @@ journal command's default), not from the configuration file's folder.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from lane_engine.config import (
 )
 from lane_engine.core.config import Timeouts
 from lane_engine.errors import ConfigError
+from lane_engine.toml_file import field_error, load_toml
 from protocols.envelope import EnvelopeKind
 from protocols.frames import LaneMode
 
@@ -44,15 +44,7 @@ _ENVELOPES = {kind.value: kind for kind in EnvelopeKind}
 
 def load_config(path: str | Path) -> PlazaConfig:
     """Read and validate a plaza configuration file."""
-    path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            document = tomllib.load(stream)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return config_from_mapping(document, source=str(path))
+    return load_toml(path, config_from_mapping, what="configuration", error=ConfigError)
 
 
 def config_from_mapping(document: dict[str, Any], source: str = "<config>") -> PlazaConfig:
@@ -102,7 +94,7 @@ class _Reader:
         self.source = source
 
     def error(self, dotted: str, reason: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {dotted}: {reason}")
+        return field_error(ConfigError, self.source, dotted, reason)
 
     def get(self, table: dict[str, Any], dotted: str, kind: type[T], *default: T) -> T:
         key = dotted.rsplit(".", 1)[-1]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lane_engine.core.policy import NoEntryHandling, Policy, Rounding
 from lane_engine.errors import PolicyError
+from lane_engine.toml_file import dotted, field_error, load_toml
 
 
 def _integer(value: object) -> int:
@@ -52,15 +52,7 @@ _TABLES = {table for table, _ in _FIELDS if table}
 
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file; every fault is a PolicyError naming the file and field."""
-    path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            document = tomllib.load(stream)
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read policy file: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
-    return policy_from_mapping(document, source=str(path))
+    return load_toml(path, policy_from_mapping, what="policy file", error=PolicyError)
 
 
 def policy_from_mapping(document: dict[str, Any], source: str = "<policy>") -> Policy:
@@ -75,27 +67,28 @@ def policy_from_mapping(document: dict[str, Any], source: str = "<policy>") -> P
         else:
             _read(source, "", key, value, values)
     if "version" not in values:
-        raise PolicyError(f"{source}: version: missing (every policy names its version)")
+        raise field_error(PolicyError, source, "version",
+                          "missing (every policy names its version)")
     try:
         return Policy(**values)  # type: ignore[arg-type]
     except PolicyError as exc:
         field, _, reason = str(exc).partition(": ")
-        raise PolicyError(f"{source}: {_toml_name(field)}: {reason}") from exc
+        raise field_error(PolicyError, source, _toml_name(field), reason) from exc
 
 
 def _read(source: str, table: str, key: str, value: object, values: dict[str, object]) -> None:
-    dotted = f"{table}.{key}" if table else key
+    name = dotted(table, key)
     if (table, key) not in _FIELDS:
-        raise PolicyError(f"{source}: {dotted}: unknown field")
+        raise field_error(PolicyError, source, name, "unknown field")
     field, reader = _FIELDS[(table, key)]
     try:
         values[field] = reader(value)
     except ValueError as exc:
-        raise PolicyError(f"{source}: {dotted}: {exc}") from exc
+        raise field_error(PolicyError, source, name, str(exc)) from exc
 
 
 def _toml_name(field: str) -> str:
     for (table, key), (name, _) in _FIELDS.items():
         if name == field:
-            return f"{table}.{key}" if table else key
+            return dotted(table, key)
     return field

@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from lane_engine.errors import NetworkError
 from lane_engine.fees.network import Junction, RoadNetwork, Section, Station
+from lane_engine.toml_file import dotted, field_error, load_toml
 from protocols.records import ALL_CLASSES
 
 FORMAT_VERSION = 1
@@ -55,15 +55,7 @@ _SECTION_KEYS = {"from", "to", "length_m", "rate_table", "rates"}
 
 def load_network(path: str | Path) -> RoadNetwork:
     """Read and validate a road-network file."""
-    path = Path(path)
-    try:
-        with path.open("rb") as stream:
-            document = tomllib.load(stream)
-    except OSError as exc:
-        raise NetworkError(f"{path}: cannot read network file: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise NetworkError(f"{path}: not valid TOML: {exc}") from exc
-    return network_from_mapping(document, source=str(path))
+    return load_toml(path, network_from_mapping, what="network file", error=NetworkError)
 
 
 def network_from_mapping(document: dict[str, Any], source: str = "<network>") -> RoadNetwork:
@@ -108,12 +100,12 @@ class _Reader:
         self.source = source
 
     def error(self, dotted: str, reason: str) -> NetworkError:
-        return NetworkError(f"{self.source}: {dotted}: {reason}")
+        return field_error(NetworkError, self.source, dotted, reason)
 
     def known_keys(self, table: dict[str, Any], keys: set[str], where: str) -> None:
         for key in table:
             if key not in keys:
-                raise self.error(_dotted(where, key), "unknown field")
+                raise self.error(dotted(where, key), "unknown field")
 
     def items(
         self, document: dict[str, Any], name: str, keys: set[str]
@@ -132,27 +124,27 @@ class _Reader:
 
     def integer(self, table: dict[str, Any], key: str, where: str,
                 low: int | None = None, high: int | None = None) -> int:
-        dotted = _dotted(where, key)
+        field = dotted(where, key)
         if key not in table:
-            raise self.error(dotted, "missing")
+            raise self.error(field, "missing")
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(dotted, f"must be an integer, got {value!r}")
+            raise self.error(field, f"must be an integer, got {value!r}")
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f">= {low}" if high is None else f"in {low}..{high}"
-            raise self.error(dotted, f"must be {bounds}, got {value}")
+            raise self.error(field, f"must be {bounds}, got {value}")
         return value
 
     def text(self, table: dict[str, Any], key: str, where: str) -> str:
         value = table.get(key)
         if not isinstance(value, str) or not value.strip():
-            raise self.error(_dotted(where, key), f"must be a non-empty string, got {value!r}")
+            raise self.error(dotted(where, key), f"must be a non-empty string, got {value!r}")
         return value
 
     def network(self, table: dict[str, Any], where: str) -> str:
         value = self.text(table, "network", where)
         if len(value) != 4 or not (value.isascii() and value.isdigit()):
-            raise self.error(_dotted(where, "network"), f"must be 4 digits, got {value!r}")
+            raise self.error(dotted(where, "network"), f"must be 4 digits, got {value!r}")
         return value
 
     def rates(self, table: object, where: str, base: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -203,24 +195,20 @@ class _Reader:
         for key in ("from", "to"):
             node = self.integer(item, key, where)
             if node not in nodes:
-                raise self.error(_dotted(where, key), f"unknown node {node}")
+                raise self.error(dotted(where, key), f"unknown node {node}")
             ends.append(node)
         if ends[0] == ends[1]:
             raise self.error(where, f"joins node {ends[0]} to itself")
         table_name = item.get("rate_table", DEFAULT_RATE_TABLE)
         if table_name not in rate_tables:
             known = ", ".join(sorted(rate_tables))
-            raise self.error(_dotted(where, "rate_table"),
+            raise self.error(dotted(where, "rate_table"),
                              f"no rate table {table_name!r} (known: {known})")
         rates = rate_tables[table_name]
         if "rates" in item:
-            rates = self.rates(item["rates"], _dotted(where, "rates"), rates)
+            rates = self.rates(item["rates"], dotted(where, "rates"), rates)
         length = self.integer(item, "length_m", where, low=1)
         return Section(ends[0], ends[1], length, rates)
-
-
-def _dotted(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
 
 
 # --- writing --------------------------------------------------------------------------------
