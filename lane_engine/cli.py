@@ -20,10 +20,9 @@ from pathlib import Path
 from lane_engine.aio.bus import EventBus, LaneEvent
 from lane_engine.aio.plaza import run_plaza
 from lane_engine.blacklist_cli import add_blacklist_parser, run_blacklist
-from lane_engine.cli_args import Parser, UsageError
+from lane_engine.cli_args import Parser, UsageError, run_command
 from lane_engine.config import DEFAULT_JOURNAL, PlazaConfig
 from lane_engine.config_file import load_config
-from lane_engine.errors import LaneError
 from lane_engine.fees_cli import add_fees_parser, run_fees
 from lane_engine.journal.cli import main as journal_main
 from lane_engine.policy_file import load_policy
@@ -99,24 +98,21 @@ def main(argv: Sequence[str] | None = None, prog: str = "lane-engine") -> int:
     if args_list[:1] == ["journal"]:
         return journal_main(args_list[1:], prog=f"{prog} journal")
     try:
-        args = build_parser(prog).parse_args(args_list)
-        if args.command == "status":
-            return _status(args)
-        if args.command == "fees":
-            return run_fees(args)
-        if args.command == "blacklist":
-            return run_blacklist(args)
-        if args.command == "policy":
-            return _policy_check(args.file)
-        return _run(load_config(args.config), args.log_level)
-    except UsageError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except LaneError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 1
+        return run_command(prog, lambda: _dispatch(build_parser(prog).parse_args(args_list)))
     except KeyboardInterrupt:
         return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "status":
+        return _status(args)
+    if args.command == "fees":
+        return run_fees(args)
+    if args.command == "blacklist":
+        return run_blacklist(args)
+    if args.command == "policy":
+        return _policy_check(args.file)
+    return _run(load_config(args.config), args.log_level)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -1,10 +1,14 @@
-"""What every `lane-engine` subcommand shares: the usage error, the parser, argument types."""
+"""What every `lane-engine` subcommand shares: the usage error, the parser, how errors are
+reported, argument types."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
+from lane_engine.errors import LaneError
 from lane_engine.fees.network import StationKey
 from protocols.records import VehicleClass
 
@@ -23,6 +27,21 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+
+def run_command(prog: str, command: Callable[[], int], *,
+                failures: tuple[type[Exception], ...] = (LaneError,),
+                failure_status: int = 1) -> int:
+    """Run `command` (parsing included) and return its exit status; a UsageError is one line on
+    stderr and status 2, one of `failures` one line and `failure_status`."""
+    try:
+        return command()
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except failures as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return failure_status
 
 
 def station_key(text: str) -> StationKey:

@@ -10,8 +10,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TextIO
 
+from lane_engine.cli_args import Parser, run_command
+from lane_engine.cli_args import UsageError as UsageError  # still importable from here
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.errors import JournalError
 from lane_engine.journal.api import EntryState, JournalEntry, JournalFilter
@@ -25,19 +27,6 @@ EPILOG = """\
 times: ISO-8601 (2024-05-01, 2024-05-01T08:00, 2024-05-01T08:00+08:00; local time when no
 offset is given) or UNIX seconds. Times are when the journal recorded the transaction.
 exit status: 0 ok, 1 journal error (missing, unreadable, not found), 2 bad arguments."""
-
-
-class UsageError(Exception):
-    """Bad command-line arguments (reported in one line, exit status 2)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
 
 
 def parse_time(text: str) -> float:
@@ -69,7 +58,7 @@ def parse_limit(text: str) -> int:
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of the journal command."""
-    journal_option = _Parser(add_help=False)
+    journal_option = Parser(add_help=False)
     journal_option.add_argument(
         "--journal",
         type=Path,
@@ -77,7 +66,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"journal database (default {DEFAULT_JOURNAL})",
     )
-    selection = _Parser(add_help=False)
+    selection = Parser(add_help=False)
     selection.add_argument("--since", type=parse_time, metavar="TIME", help="recorded at or after")
     selection.add_argument("--until", type=parse_time, metavar="TIME", help="recorded before")
     selection.add_argument("--card", metavar="NUMBER", help="card number")
@@ -86,7 +75,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     selection.add_argument("--state", choices=[s.value for s in EntryState], help="journal state")
     selection.add_argument("--limit", type=parse_limit, metavar="N", help="at most N entries")
 
-    parser = _Parser(
+    parser = Parser(
         prog=prog,
         description="Read the lane's transaction journal.",
         epilog=EPILOG,
@@ -224,14 +213,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Run the journal command; return the exit status (errors are one line on stderr)."""
     name = prog or "lane-engine journal"
     try:
-        args = build_parser(name).parse_args(argv)
-        return _run(args, sys.stdout)
-    except UsageError as exc:
-        print(f"{name}: error: {exc}", file=sys.stderr)
-        return 2
-    except JournalError as exc:
-        print(f"{name}: error: {exc}", file=sys.stderr)
-        return 1
+        return run_command(name, lambda: _run(build_parser(name).parse_args(argv), sys.stdout),
+                           failures=(JournalError,))
     except BrokenPipeError:
         # The reader (e.g. `head`) went away: stop quietly, and keep Python from complaining
         # again when it flushes stdout at exit.
