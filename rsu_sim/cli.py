@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from keys.errors import KeysError
+from lane_engine.cli_args import run_command
 from lane_engine.errors import LaneError
 from rsu_sim.audit import audit
 from rsu_sim.errors import SimError
@@ -51,7 +52,12 @@ def choose_scenario(name: str | None, seed: int | None) -> Scenario:
     return scenario
 
 
-def _positive(text: str) -> int:
+#: What a simulator command reports as one line on stderr, with exit status 2.
+FAILURES = (SimError, LaneError, KeysError)
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1, for argparse."""
     try:
         value = int(text)
     except ValueError:
@@ -78,7 +84,7 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--scenario", metavar="FILE|NAME",
                      help="a scenario TOML file or a packaged scenario name (mixed, clean); "
                           "default: the built-in mixed scenario with every fault")
-    run.add_argument("--vehicles", type=_positive, required=True, metavar="N",
+    run.add_argument("--vehicles", type=positive_int, required=True, metavar="N",
                      help="vehicle passes to simulate")
     run.add_argument("--out", type=Path, default=DEFAULT_DIR, metavar="DIR",
                      help=f"output directory (default {DEFAULT_DIR})")
@@ -147,10 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(with_serve="serve" in argv).parse_args(argv)
     handlers = {"run": _run, "audit": _audit, "serve": _serve}
     try:
-        return handlers[args.command](args)
-    except (SimError, LaneError, KeysError) as exc:
-        print(f"rsu-sim: error: {exc}", file=sys.stderr)
-        return 2
+        return run_command("rsu-sim", lambda: handlers[args.command](args), failures=FAILURES,
+                           failure_status=2)
     except KeyboardInterrupt:
         print("rsu-sim: interrupted", file=sys.stderr)
         return 130

@@ -18,10 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from keys.errors import KeysError
+from lane_engine.cli_args import run_command
 from lane_engine.config import MqttSettings
-from lane_engine.errors import LaneError
-from rsu_sim.errors import SimError
+from rsu_sim.cli import FAILURES, positive_int
 from rsu_sim.outputs import write_outputs
 from rsu_sim.plaza_run import EdgeTally, arrivals_of, run_plaza_against_sim
 from rsu_sim.plaza_setup import exit_plaza_scenario, prepare_run
@@ -49,16 +48,6 @@ examples:
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
 def _speed(text: str) -> float:
     try:
         value = float(text)
@@ -84,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "TCP on loopback (mixed traffic, every fault enabled), then print the "
                     "summary and audit the journal against the simulated cards.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--vehicles", type=_positive_int, default=DEFAULT_VEHICLES, metavar="N",
+    parser.add_argument("--vehicles", type=positive_int, default=DEFAULT_VEHICLES, metavar="N",
                         help=f"vehicle passes (default {DEFAULT_VEHICLES})")
-    parser.add_argument("--lanes", type=_positive_int, default=DEFAULT_LANES, metavar="N",
+    parser.add_argument("--lanes", type=positive_int, default=DEFAULT_LANES, metavar="N",
                         help=f"exit lanes of the plaza (default {DEFAULT_LANES})")
     parser.add_argument("--speed", type=_speed, default=DEFAULT_SPEED, metavar="X",
                         help="vehicles arrive X times as often as the scenario's 600/hour per "
@@ -177,10 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(_demo(args, sys.stdout))
-    except (SimError, LaneError, KeysError) as exc:
-        print(f"demo: error: {exc}", file=sys.stderr)
-        return 2
+        return run_command("demo", lambda: asyncio.run(_demo(args, sys.stdout)),
+                           failures=FAILURES, failure_status=2)
     except KeyboardInterrupt:
         return 130
 
