@@ -6,11 +6,12 @@ dicts (virtual-time simulator, benchmarks), with the same behaviour.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 
@@ -127,3 +128,46 @@ class Journal(Protocol):
 
     def close_journal(self) -> None:
         """Release the database."""
+
+
+class Scope(AbstractContextManager[None]):
+    """A reusable context manager that calls `begin()` on entry and `end(failed)` on exit; the
+    state is its owner's (a journal's `batch()`, the database's transactions)."""
+
+    __slots__ = ("_begin", "_end")
+
+    def __init__(self, begin: Callable[[], None], end: Callable[[bool], None]) -> None:
+        self._begin = begin
+        self._end = end
+
+    def __enter__(self) -> None:
+        self._begin()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._end(exc_type is not None)
+
+
+class ClosedOnExit:
+    """For a journal class: `with journal:` closes it (`close_journal`) when the block ends."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close_journal()
+
+    def close_journal(self) -> None:
+        """Release what the journal holds."""
+        raise NotImplementedError

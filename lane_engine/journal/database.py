@@ -8,10 +8,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from lane_engine.errors import JournalError
+from lane_engine.journal.api import Scope
 from lane_engine.journal.schema import APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 MEMORY = ":memory:"
@@ -48,7 +48,7 @@ class Database:
         self.path = str(path)
         self._depth = 0
         self._lock = threading.RLock()
-        self._transaction = _Transaction(self)
+        self._transaction = Scope(self._begin, self._end)
         if self.path != MEMORY and not create and not Path(self.path).is_file():
             raise JournalError(f"no journal at {self.path} (file not found)")
         try:
@@ -265,26 +265,6 @@ class Database:
             self._conn.close()
         except sqlite3.Error as exc:
             raise JournalError(f"cannot close journal: {exc}") from exc
-
-
-class _Transaction(AbstractContextManager[None]):
-    """`Database.transaction()`: one reusable object, the state (depth, lock) is the database's."""
-
-    __slots__ = ("_db",)
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db._begin()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._db._end(exc_type is not None)
 
 
 def _address(path: str, create: bool) -> str:

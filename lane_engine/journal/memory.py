@@ -7,26 +7,35 @@ records are immutable and are kept as they are. Nothing survives the process.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
+import operator
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.errors import JournalError
 from lane_engine.journal.api import (
+    ClosedOnExit,
     CloseResult,
     EntryState,
     Journal,
     JournalEntry,
     JournalFilter,
     OutboxEntry,
-    may_supersede,
+    Scope,
+)
+from lane_engine.journal.rules import (
+    check_intent,
+    check_refusal,
+    check_reopened_intent,
+    decide_close,
+    filter_criteria,
+    resolved_record,
+    updated_intent,
 )
 
 # A journaled transaction: (record, state, opened_at, recorded_at, duplicate_of, rowid). Plain
@@ -48,7 +57,7 @@ _MISSING: Final = object()
 _Undo = tuple[dict[Any, Any], Any, Any]
 
 
-class MemoryJournal:
+class MemoryJournal(ClosedOnExit):
     """The journal in memory. Every write is complete when it returns; inside `batch()` the
     writes are kept or undone together. Threads may share it; each operation or batch runs
     alone. Published outbox entries are dropped (nothing reads them back)."""
@@ -65,18 +74,7 @@ class MemoryJournal:
         self._depth = 0
         self._undo: list[_Undo] | None = None
         self._seq_before_batch = 0
-        self._batch = _Batch(self)
-
-    def __enter__(self) -> MemoryJournal:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close_journal()
+        self._batch = Scope(self._begin, self._end)
 
     def close_journal(self) -> None:
         """Nothing to release; the entries stay readable."""
@@ -93,15 +91,13 @@ class MemoryJournal:
 
         Opening the same intent again is a no-op; a different one under a known id is an error.
         """
-        if record.outcome is not Outcome.UNRESOLVED:
-            raise JournalError(f"intent {record.transaction_id} must be UNRESOLVED")
+        check_intent(record)
         transaction_id = record.transaction_id
         with self._lock:
             row = self._rows.get(transaction_id)
             if row is not None:
-                if row[_STATE] is _OPEN and row[_RECORD] == record:
-                    return
-                raise JournalError(f"transaction {transaction_id} is already journaled")
+                check_reopened_intent(record, row[_STATE], row[_RECORD])
+                return
             now = self._clock()
             opened: _Row = (record, _OPEN, now, now, None, next(self._rowids))
             self._set(self._rows, transaction_id, opened)
@@ -112,16 +108,13 @@ class MemoryJournal:
     ) -> TransactionRecord:
         """Record what an error B5 told about an open intent (CTC, terminal serial, other fields);
         return the updated intent."""
-        if "outcome" in changes or "transaction_id" in changes:
-            raise JournalError("update_intent cannot change the outcome or the transaction id")
         with self._lock:
             row = self._open_row(transaction_id)
-            try:
-                record = dataclasses.replace(
-                    row[_RECORD], ctc=ctc, terminal_trans_serial=terminal_trans_serial, **changes
-                )
-            except TypeError as exc:
-                raise JournalError(f"cannot update intent {transaction_id}: {exc}") from exc
+            record = updated_intent(
+                transaction_id, None if row is None else row[_RECORD], ctc=ctc,
+                terminal_trans_serial=terminal_trans_serial, changes=changes,
+            )
+            assert row is not None  # updated_intent refuses a missing intent
             updated = (record, _OPEN, row[_OPENED], self._clock(), None, row[_ROWID])
             self._set(self._rows, transaction_id, updated)
         return record
@@ -133,28 +126,27 @@ class MemoryJournal:
         key = record.idempotency_key
         with self._lock:
             row = self._rows.get(transaction_id)
-            holder_id = self._closed_keys.get(key)
-            if row is not None and row[_STATE] is _DUPLICATE:
-                return self._duplicate(row[_DUPLICATE_OF] or transaction_id)
-            if holder_id is not None and holder_id != transaction_id:
+            stored = (
+                None if row is None else (row[_STATE], row[_RECORD].outcome, row[_DUPLICATE_OF])
+            )
+            decision = decide_close(record, stored, self._closed_keys.get(key))
+            if decision.mark_twin and row is not None:
                 # The debit is already journaled under another id: settle this one as its twin.
-                if row is not None:
-                    self._leave_state(transaction_id, row)
-                    twin: _Row = (
-                        row[_RECORD],
-                        _DUPLICATE,
-                        row[_OPENED],
-                        self._clock(),
-                        holder_id,
-                        row[_ROWID],
-                    )
-                    self._set(self._rows, transaction_id, twin)
-                return self._duplicate(holder_id)
+                self._leave_state(transaction_id, row)
+                twin: _Row = (
+                    row[_RECORD],
+                    _DUPLICATE,
+                    row[_OPENED],
+                    self._clock(),
+                    decision.reply_with,
+                    row[_ROWID],
+                )
+                self._set(self._rows, transaction_id, twin)
+            if decision.reply_with is not None:
+                return self._duplicate(decision.reply_with)
             now = self._clock()
             if row is None:
                 closed: _Row = (record, _CLOSED, now, now, None, next(self._rowids))
-            elif row[_STATE] is _CLOSED and not may_supersede(row[_RECORD].outcome, record.outcome):
-                return self._duplicate(transaction_id)
             else:
                 self._leave_state(transaction_id, row)
                 closed = (record, _CLOSED, row[_OPENED], now, None, row[_ROWID])
@@ -166,8 +158,7 @@ class MemoryJournal:
 
     def record_refusal(self, record: TransactionRecord) -> CloseResult:
         """Record a refusal (outcome REFUSED, no intent before it) and queue it in the outbox."""
-        if record.outcome is not Outcome.REFUSED:
-            raise JournalError(f"refusal {record.transaction_id} must have outcome REFUSED")
+        check_refusal(record)
         return self.close(record)
 
     def resolve(self, transaction_id: str, outcome: Outcome, **changes: Any) -> CloseResult:
@@ -175,12 +166,8 @@ class MemoryJournal:
         (TAC, balance after, ...); the record is marked `recovered`."""
         with self._lock:
             row = self._open_row(transaction_id)
-            changes.setdefault("recovered", True)
-            try:
-                record = dataclasses.replace(row[_RECORD], outcome=outcome, **changes)
-            except TypeError as exc:
-                raise JournalError(f"cannot resolve {transaction_id}: {exc}") from exc
-            return self.close(record)
+            intent = None if row is None else row[_RECORD]
+            return self.close(resolved_record(transaction_id, intent, outcome, changes))
 
     def mark_unresolved_for_clearing(
         self, transaction_id: str, reason: ReasonCode | None = None
@@ -253,11 +240,9 @@ class MemoryJournal:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _open_row(self, transaction_id: str) -> _Row:
+    def _open_row(self, transaction_id: str) -> _Row | None:
         row = self._rows.get(transaction_id)
-        if row is None or row[_STATE] is not _OPEN:
-            raise JournalError(f"no open intent {transaction_id}")
-        return row
+        return row if row is not None and row[_STATE] is _OPEN else None
 
     def _leave_state(self, transaction_id: str, row: _Row) -> None:
         """Drop the index entries that `row`'s current state holds (before it changes)."""
@@ -314,52 +299,30 @@ class MemoryJournal:
         self._last_seq = self._seq_before_batch
 
 
-class _Batch(AbstractContextManager[None]):
-    """`MemoryJournal.batch()`: one reusable object, the state is the journal's."""
-
-    __slots__ = ("_journal",)
-
-    def __init__(self, journal: MemoryJournal) -> None:
-        self._journal = journal
-
-    def __enter__(self) -> None:
-        self._journal._begin()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._journal._end(exc_type is not None)
-
-
 def _entry(row: _Row) -> JournalEntry:
     return JournalEntry(row[_RECORD], row[_STATE], row[_OPENED], row[_RECORDED], row[_DUPLICATE_OF])
 
 
+#: How `_matcher` reads each column of `filter_criteria` from a row.
+_COLUMNS: Final[dict[str, Callable[[_Row], Any]]] = {
+    "recorded_at": lambda row: row[_RECORDED],
+    "card_number": lambda row: row[_RECORD].card_number,
+    "outcome": lambda row: row[_RECORD].outcome,
+    "reason": lambda row: row[_RECORD].reason,
+    "state": lambda row: row[_STATE],
+}
+_COMPARISONS: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    ">=": operator.ge, "<": operator.lt, "=": operator.eq,
+}
+
+
 def _matcher(selection: JournalFilter) -> Callable[[_Row], bool]:
     """A test of one row for every criterion of `selection` (the SQL WHERE of `SqliteJournal`)."""
-    tests: list[Callable[[_Row], bool]] = []
-    if selection.since is not None:
-        since = selection.since
-        tests.append(lambda row: row[_RECORDED] >= since)
-    if selection.until is not None:
-        until = selection.until
-        tests.append(lambda row: row[_RECORDED] < until)
-    if selection.card_number is not None:
-        card = selection.card_number
-        tests.append(lambda row: row[_RECORD].card_number == card)
-    if selection.outcome is not None:
-        outcome = selection.outcome
-        tests.append(lambda row: row[_RECORD].outcome is outcome)
-    if selection.reason is not None:
-        reason = selection.reason
-        tests.append(lambda row: row[_RECORD].reason == reason)
-    if selection.state is not None:
-        state = selection.state
-        tests.append(lambda row: row[_STATE] is state)
-    return lambda row: all(test(row) for test in tests)
+    tests = [
+        (_COLUMNS[column], _COMPARISONS[op], value)
+        for column, op, value in filter_criteria(selection)
+    ]
+    return lambda row: all(compare(read(row), value) for read, compare, value in tests)
 
 
 if TYPE_CHECKING:

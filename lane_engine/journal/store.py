@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from enum import Enum
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.errors import JournalError
 from lane_engine.journal.api import (
+    ClosedOnExit,
     CloseResult,
     EntryState,
     Journal,
@@ -23,6 +23,15 @@ from lane_engine.journal.api import (
 )
 from lane_engine.journal.codec import record_from_json, record_to_json
 from lane_engine.journal.database import MEMORY, Database
+from lane_engine.journal.rules import (
+    check_intent,
+    check_refusal,
+    check_reopened_intent,
+    decide_close,
+    filter_criteria,
+    resolved_record,
+    updated_intent,
+)
 
 _ENTRY_COLUMNS = "record, state, opened_at, recorded_at, duplicate_of"
 
@@ -64,7 +73,7 @@ def _entry(row: tuple[Any, ...]) -> JournalEntry:
     )
 
 
-class SqliteJournal:
+class SqliteJournal(ClosedOnExit):
     """The journal on an SQLite file (WAL, synchronous=FULL) or on ":memory:".
 
     Every public write commits before it returns, unless it runs inside `batch()`, which commits
@@ -87,17 +96,6 @@ class SqliteJournal:
         """The database file, or ":memory:"."""
         return self._db.path
 
-    def __enter__(self) -> SqliteJournal:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close_journal()
-
     def close_journal(self) -> None:
         """Release the database."""
         self._db.close()
@@ -118,35 +116,28 @@ class SqliteJournal:
 
         Opening the same intent again is a no-op; a different one under a known id is an error.
         """
-        if record.outcome is not Outcome.UNRESOLVED:
-            raise JournalError(f"intent {record.transaction_id} must be UNRESOLVED")
+        check_intent(record)
         now = self._clock()
         # One statement, so outside a batch it commits on its own: no BEGIN/COMMIT round trip.
         row = (*_keys(record), now, now, record_to_json(record))
         if self._db.change(_INSERT_INTENT, row) == 1:
             return
         stored = self._stored(record.transaction_id)
-        if stored is not None and stored.state is EntryState.OPEN and stored.record == record:
-            return
-        raise JournalError(f"transaction {record.transaction_id} is already journaled")
+        if stored is None:
+            check_reopened_intent(record, None, None)
+        else:
+            check_reopened_intent(record, stored.state, stored.record)
 
     def update_intent(
         self, transaction_id: str, *, ctc: int, terminal_trans_serial: int, **changes: Any
     ) -> TransactionRecord:
         """Record what an error B5 told about an open intent (CTC, terminal serial, other fields);
         return the updated intent."""
-        if "outcome" in changes or "transaction_id" in changes:
-            raise JournalError("update_intent cannot change the outcome or the transaction id")
         with self._db.transaction():
-            stored = self._stored(transaction_id)
-            if stored is None or stored.state is not EntryState.OPEN:
-                raise JournalError(f"no open intent {transaction_id}")
-            try:
-                record = dataclasses.replace(
-                    stored.record, ctc=ctc, terminal_trans_serial=terminal_trans_serial, **changes
-                )
-            except TypeError as exc:
-                raise JournalError(f"cannot update intent {transaction_id}: {exc}") from exc
+            record = updated_intent(
+                transaction_id, self._open_intent(transaction_id), ctc=ctc,
+                terminal_trans_serial=terminal_trans_serial, changes=changes,
+            )
             self._db.write(
                 "UPDATE transactions SET outcome = ?, reason = ?, card_number = ?,"
                 " idempotency_key = ?, recorded_at = ?, record = ? WHERE transaction_id = ?",
@@ -186,23 +177,19 @@ class SqliteJournal:
 
     def _close_checked(self, record: TransactionRecord, text: str, now: float) -> CloseResult:
         """`close` for a transaction already journaled or a debit already closed."""
-        holder_id = self._closed_holder(record.idempotency_key)
         status = self._status(record.transaction_id)
-        if status is not None and status[0] is EntryState.DUPLICATE:
-            return self._duplicate(status[2] or record.transaction_id)
-        if holder_id is not None and holder_id != record.transaction_id:
+        decision = decide_close(record, status, self._closed_holder(record.idempotency_key))
+        if decision.mark_twin and status is not None:
             # The debit is already journaled under another id: settle this one as its twin.
-            if status is not None:
-                self._db.write(
-                    "UPDATE transactions SET state = 'duplicate', duplicate_of = ?,"
-                    " recorded_at = ? WHERE transaction_id = ?",
-                    (holder_id, now, record.transaction_id),
-                )
-            return self._duplicate(holder_id)
+            self._db.write(
+                "UPDATE transactions SET state = 'duplicate', duplicate_of = ?,"
+                " recorded_at = ? WHERE transaction_id = ?",
+                (decision.reply_with, now, record.transaction_id),
+            )
+        if decision.reply_with is not None:
+            return self._duplicate(decision.reply_with)
         if status is None:
             raise JournalError(f"journal refused transaction {record.transaction_id}")
-        if status[0] is EntryState.CLOSED and not may_supersede(status[1], record.outcome):
-            return self._duplicate(record.transaction_id)
         self._db.write(_CLOSE_ROW, (*_keys(record)[1:], now, text, record.transaction_id))
         return CloseResult(record, False, self._queue(record, text))
 
@@ -213,23 +200,15 @@ class SqliteJournal:
 
     def record_refusal(self, record: TransactionRecord) -> CloseResult:
         """Commit a refusal (outcome REFUSED, no intent before it) and queue it in the outbox."""
-        if record.outcome is not Outcome.REFUSED:
-            raise JournalError(f"refusal {record.transaction_id} must have outcome REFUSED")
+        check_refusal(record)
         return self._close(record, intent_expected=False)
 
     def resolve(self, transaction_id: str, outcome: Outcome, **changes: Any) -> CloseResult:
         """Close an open intent from recovery with `outcome` and the fields recovery learned
         (TAC, balance after, ...); the record is marked `recovered`."""
         with self._db.transaction():
-            stored = self._stored(transaction_id)
-            if stored is None or stored.state is not EntryState.OPEN:
-                raise JournalError(f"no open intent {transaction_id}")
-            changes.setdefault("recovered", True)
-            try:
-                record = dataclasses.replace(stored.record, outcome=outcome, **changes)
-            except TypeError as exc:
-                raise JournalError(f"cannot resolve {transaction_id}: {exc}") from exc
-            return self.close(record)
+            intent = self._open_intent(transaction_id)
+            return self.close(resolved_record(transaction_id, intent, outcome, changes))
 
     def mark_unresolved_for_clearing(
         self, transaction_id: str, reason: ReasonCode | None = None
@@ -311,6 +290,10 @@ class SqliteJournal:
         )
         return None if row is None else _entry(row)
 
+    def _open_intent(self, transaction_id: str) -> TransactionRecord | None:
+        stored = self._stored(transaction_id)
+        return stored.record if stored is not None and stored.state is EntryState.OPEN else None
+
     def _closed_holder(self, key: str) -> str | None:
         """The transaction id of the closed row holding this idempotency key, if any."""
         row = self._db.row(
@@ -347,20 +330,18 @@ def _keys(record: TransactionRecord) -> tuple[str, str, int, str, str]:
 
 
 def _where(selection: JournalFilter) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, op, value in (
-        ("recorded_at", ">=", selection.since),
-        ("recorded_at", "<", selection.until),
-        ("card_number", "=", selection.card_number),
-        ("outcome", "=", selection.outcome.value if selection.outcome else None),
-        ("reason", "=", int(selection.reason) if selection.reason is not None else None),
-        ("state", "=", selection.state.value if selection.state else None),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} ?")
-            params.append(value)
+    """The SQL WHERE of `filter_criteria`, values as the columns hold them."""
+    criteria = filter_criteria(selection)
+    clauses = [f"{column} {op} ?" for column, op, _ in criteria]
+    params: list[Any] = [_column_value(value) for _, _, value in criteria]
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _column_value(value: Any) -> Any:
+    """A filter value as its column stores it: enums by value, reason codes as numbers."""
+    if isinstance(value, ReasonCode):
+        return int(value)
+    return value.value if isinstance(value, Enum) else value
 
 
 if TYPE_CHECKING:
