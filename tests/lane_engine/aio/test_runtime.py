@@ -26,7 +26,7 @@ from lane_engine.core.effects import (
 )
 from lane_engine.core.ledger import amend
 from lane_engine.core.outcomes import Outcome, ReasonCode
-from lane_engine.journal import EntryState, SqliteJournal
+from lane_engine.journal import EntryState, JournalEntry, SqliteJournal
 from protocols.envelope import EnvelopeKind
 from protocols.frames import (
     AntennaControl,
@@ -69,12 +69,39 @@ async def running(config: PlazaConfig) -> AsyncIterator[Running]:
         await asyncio.wait_for(task, 10)
 
 
+@asynccontextmanager
+async def scripted_rsus(
+    count: int, envelope: EnvelopeKind = EnvelopeKind.V3
+) -> AsyncIterator[list[ScriptedTcpRsu]]:
+    """`count` scripted RSUs listening, stopped when the block ends."""
+    servers = [ScriptedTcpRsu(envelope) for _ in range(count)]
+    for server in servers:
+        await server.start()
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            await server.stop()
+
+
 @pytest.fixture
 async def rsu() -> AsyncIterator[ScriptedTcpRsu]:
-    server = ScriptedTcpRsu()
-    await server.start()
-    yield server
-    await server.stop()
+    async with scripted_rsus(1) as (server,):
+        yield server
+
+
+@pytest.fixture
+def config(tmp_path: Path, rsu: ScriptedTcpRsu) -> PlazaConfig:
+    """A plaza of one lane, whose RSU is `rsu`."""
+    return plaza_config(tmp_path, {LANE: rsu.port})
+
+
+@asynccontextmanager
+async def started(config: PlazaConfig, rsu: ScriptedTcpRsu) -> AsyncIterator[Running]:
+    """The plaza running, its lane's RSU initialised (C0 answered with B0)."""
+    async with running(config) as run:
+        await start_lane(rsu)
+        yield run
 
 
 async def start_lane(rsu: ScriptedTcpRsu) -> Initialise:
@@ -107,10 +134,28 @@ def journal_at(config: PlazaConfig) -> SqliteJournal:
     return SqliteJournal(config.journal, create=False)
 
 
-async def test_start_up_initialises_the_rsu_and_answers_heartbeats(
+async def crash_after_c6(
     tmp_path: Path, rsu: ScriptedTcpRsu
+) -> tuple[PlazaConfig, JournalEntry, Purchase]:
+    """Sell up to C6; then a new plaza whose journal holds that purchase's intent open, as a
+    process killed after C6 leaves it. The RSU forgets the first run's last frames."""
+    first = plaza_config(tmp_path, {LANE: rsu.port})
+    async with started(first, rsu):
+        c6 = await sell_up_to_purchase(rsu)
+    with journal_at(first) as journal:
+        (entry,) = journal.entries()
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    config = plaza_config(crashed, {LANE: rsu.port})
+    with SqliteJournal(config.journal) as journal:
+        journal.open_intent(amend(entry.record, outcome=Outcome.UNRESOLVED, reason=ReasonCode.OK))
+    rsu.received = asyncio.Queue()
+    return config, entry, c6
+
+
+async def test_start_up_initialises_the_rsu_and_answers_heartbeats(
+    config: PlazaConfig, rsu: ScriptedTcpRsu
 ) -> None:
-    config = plaza_config(tmp_path, {LANE: rsu.port})
     async with running(config) as run:
         c0 = await start_lane(rsu)
         ready = await run.wait_for(RsuReady)
@@ -122,9 +167,8 @@ async def test_start_up_initialises_the_rsu_and_answers_heartbeats(
 
 
 async def test_a_full_exit_transaction_is_journaled_before_its_c6_leaves(
-    tmp_path: Path, rsu: ScriptedTcpRsu
+    config: PlazaConfig, rsu: ScriptedTcpRsu
 ) -> None:
-    config = plaza_config(tmp_path, {LANE: rsu.port})
     open_when_c6_arrived: list[list[str]] = []
 
     def check_intent(frame: object) -> None:
@@ -133,8 +177,7 @@ async def test_a_full_exit_transaction_is_journaled_before_its_c6_leaves(
                 open_when_c6_arrived.append([r.transaction_id for r in journal.open_intents()])
 
     rsu.on_frame.append(check_intent)
-    async with running(config) as run:
-        await start_lane(rsu)
+    async with started(config, rsu) as run:
         c6 = await sell_up_to_purchase(rsu)
         rsu.send(b5(c6.consume_money))
         await rsu.expect(Continue)
@@ -154,11 +197,9 @@ async def test_a_full_exit_transaction_is_journaled_before_its_c6_leaves(
 
 
 async def test_rsu_dropping_mid_purchase_closes_it_unresolved_and_the_lane_restarts(
-    tmp_path: Path, rsu: ScriptedTcpRsu
+    config: PlazaConfig, rsu: ScriptedTcpRsu
 ) -> None:
-    config = plaza_config(tmp_path, {LANE: rsu.port})
-    async with running(config) as run:
-        await start_lane(rsu)
+    async with started(config, rsu) as run:
         await run.wait_for(RsuReady)
         await sell_up_to_purchase(rsu)
         await rsu.drop()
@@ -185,11 +226,9 @@ async def test_rsu_dropping_mid_purchase_closes_it_unresolved_and_the_lane_resta
 
 
 async def test_a_purchase_lost_with_the_rsu_is_settled_when_its_card_is_seen_after_reconnecting(
-    tmp_path: Path, rsu: ScriptedTcpRsu
+    config: PlazaConfig, rsu: ScriptedTcpRsu
 ) -> None:
-    config = plaza_config(tmp_path, {LANE: rsu.port})
-    async with running(config) as run:
-        await start_lane(rsu)
+    async with started(config, rsu) as run:
         c6 = await sell_up_to_purchase(rsu)
         await rsu.drop()
         await start_lane(rsu)
@@ -206,11 +245,9 @@ async def test_a_purchase_lost_with_the_rsu_is_settled_when_its_card_is_seen_aft
 
 
 async def test_graceful_shutdown_turns_the_antenna_off_and_lets_the_purchase_finish(
-    tmp_path: Path, rsu: ScriptedTcpRsu
+    config: PlazaConfig, rsu: ScriptedTcpRsu
 ) -> None:
-    config = plaza_config(tmp_path, {LANE: rsu.port})
-    async with running(config) as run:
-        await start_lane(rsu)
+    async with started(config, rsu) as run:
         c6 = await sell_up_to_purchase(rsu)
         run.stop.set()
         assert await rsu.expect(SetAntenna) == SetAntenna(AntennaControl.OFF)
@@ -223,11 +260,9 @@ async def test_graceful_shutdown_turns_the_antenna_off_and_lets_the_purchase_fin
 
 
 async def test_shutdown_with_no_answer_closes_the_purchase_unresolved(
-    tmp_path: Path, rsu: ScriptedTcpRsu
+    config: PlazaConfig, rsu: ScriptedTcpRsu
 ) -> None:
-    config = plaza_config(tmp_path, {LANE: rsu.port})
-    async with running(config) as run:
-        await start_lane(rsu)
+    async with started(config, rsu) as run:
         await sell_up_to_purchase(rsu)
         run.stop.set()
         await rsu.expect(SetAntenna)
@@ -241,21 +276,8 @@ async def test_shutdown_with_no_answer_closes_the_purchase_unresolved(
 async def test_intents_left_open_by_a_crash_are_closed_at_start_up(
     tmp_path: Path, rsu: ScriptedTcpRsu
 ) -> None:
-    config = plaza_config(tmp_path, {LANE: rsu.port})
-    async with running(config) as run:
-        await start_lane(rsu)
-        c6 = await sell_up_to_purchase(rsu)
-    # Simulate the crash: reopen the intent as a killed process would have left it.
-    with journal_at(config) as journal:
-        (entry,) = journal.entries()
-    crashed = tmp_path / "crashed"
-    crashed.mkdir()
-    config = plaza_config(crashed, {LANE: rsu.port})
-    with SqliteJournal(config.journal) as journal:
-        journal.open_intent(amend(entry.record, outcome=Outcome.UNRESOLVED, reason=ReasonCode.OK))
-    rsu.received = asyncio.Queue()  # forget the first run's last frames
-    async with running(config) as run:
-        await start_lane(rsu)
+    config, entry, c6 = await crash_after_c6(tmp_path, rsu)
+    async with started(config, rsu) as run:
         recovered = await run.wait_for(TransactionUnresolved)
     assert recovered[0].record.transaction_id == entry.record.transaction_id  # type: ignore[attr-defined]
     assert c6.consume_money == DISCOUNTED
@@ -269,20 +291,8 @@ async def test_intents_left_open_by_a_crash_are_closed_at_start_up(
 async def test_an_intent_left_open_by_a_crash_is_settled_when_its_card_is_seen_again(
     tmp_path: Path, rsu: ScriptedTcpRsu
 ) -> None:
-    config = plaza_config(tmp_path, {LANE: rsu.port})
-    async with running(config) as run:
-        await start_lane(rsu)
-        c6 = await sell_up_to_purchase(rsu)
-    with journal_at(config) as journal:
-        (entry,) = journal.entries()
-    crashed = tmp_path / "crashed"
-    crashed.mkdir()
-    config = plaza_config(crashed, {LANE: rsu.port})
-    with SqliteJournal(config.journal) as journal:
-        journal.open_intent(amend(entry.record, outcome=Outcome.UNRESOLVED, reason=ReasonCode.OK))
-    rsu.received = asyncio.Queue()
-    async with running(config) as run:
-        await start_lane(rsu)
+    config, entry, c6 = await crash_after_c6(tmp_path, rsu)
+    async with started(config, rsu) as run:
         await run.wait_for(TransactionUnresolved)
         assert len(run.plaza.unresolved) == 1
         await see_the_card_again(rsu, c6)
@@ -310,10 +320,8 @@ async def test_the_lane_keeps_trying_until_the_rsu_is_up(tmp_path: Path) -> None
 
 
 async def test_legacy_envelope_answers_every_frame_with_swapped_rsctl(tmp_path: Path) -> None:
-    rsu = ScriptedTcpRsu(EnvelopeKind.BCC)
-    await rsu.start()
-    config = plaza_config(tmp_path, {LANE: rsu.port}, envelope=EnvelopeKind.BCC)
-    try:
+    async with scripted_rsus(1, EnvelopeKind.BCC) as (rsu,):
+        config = plaza_config(tmp_path, {LANE: rsu.port}, envelope=EnvelopeKind.BCC)
         async with running(config) as run:
             await rsu.connected()
             rsctl, c0 = await asyncio.wait_for(rsu.received.get(), 5)
@@ -325,16 +333,11 @@ async def test_legacy_envelope_answers_every_frame_with_swapped_rsctl(tmp_path: 
             rsu.send(b1(), seq=0x38)
             rsctl, answer = await asyncio.wait_for(rsu.received.get(), 5)
             assert (rsctl, answer) == (0x83, HeartbeatAnswer(0))
-    finally:
-        await rsu.stop()
 
 
 async def test_a_purchase_lost_at_one_lane_is_settled_at_another(tmp_path: Path) -> None:
-    servers = [ScriptedTcpRsu(), ScriptedTcpRsu()]
-    for server in servers:
-        await server.start()
-    config = plaza_config(tmp_path, {1: servers[0].port, 2: servers[1].port})
-    try:
+    async with scripted_rsus(2) as servers:
+        config = plaza_config(tmp_path, {1: servers[0].port, 2: servers[1].port})
         async with running(config) as run:
             for server in servers:
                 await start_lane(server)
@@ -344,9 +347,6 @@ async def test_a_purchase_lost_at_one_lane_is_settled_at_another(tmp_path: Path)
             lost = (await run.wait_for(TransactionUnresolved))[0].record  # type: ignore[attr-defined]
             await see_the_card_again(servers[1], c6)
             await run.wait_for(OpenBarrier)
-    finally:
-        for server in servers:
-            await server.stop()
     assert [(e.lane, e.event.transaction_id) for e in run.events  # type: ignore[attr-defined]
             if isinstance(e.event, OpenBarrier)] == [(2, lost.transaction_id)]
     with journal_at(config) as journal:
@@ -356,11 +356,8 @@ async def test_a_purchase_lost_at_one_lane_is_settled_at_another(tmp_path: Path)
 
 
 async def test_one_plaza_serves_several_lanes_with_one_journal(tmp_path: Path) -> None:
-    servers = [ScriptedTcpRsu(), ScriptedTcpRsu()]
-    for server in servers:
-        await server.start()
-    config = plaza_config(tmp_path, {1: servers[0].port, 2: servers[1].port})
-    try:
+    async with scripted_rsus(2) as servers:
+        config = plaza_config(tmp_path, {1: servers[0].port, 2: servers[1].port})
         async with running(config) as run:
             purchases = []
             for server in servers:
@@ -370,9 +367,6 @@ async def test_one_plaza_serves_several_lanes_with_one_journal(tmp_path: Path) -
                 server.send(b5(c6.consume_money, obu=OBU))
                 await server.expect(Continue)
             await run.wait_for(OpenBarrier, count=2)
-    finally:
-        for server in servers:
-            await server.stop()
     with journal_at(config) as journal:
         lanes = sorted(e.record.lane_number for e in journal.entries())
     assert lanes == [1, 2]
