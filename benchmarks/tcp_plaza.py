@@ -2,26 +2,22 @@
 loopback against a fast scripted RSU process (the lane's capacity) or against the simulator's
 RSUs in real time (the realistic figure), measured at the lane edge.
 
-`lane_engine.aio` has no hook that stamps a B4 read and its C6 written, so `timed_links` swaps
-the runner's `RsuLink` for a subclass that does, for the length of a run (nothing is edited in
-`lane_engine`).
+The decision latency is B4 read → its C6 written, from the plaza's own frame events
+(`EventBus(frames=True)`: `FrameReceived` stamped when its bytes were read, `FrameSent` just
+after the write).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import lane_engine.aio.connection as runner_module
-from lane_engine.aio.bus import EventBus, LaneEvent
-from lane_engine.aio.link import Received, RsuLink
+from lane_engine.aio.bus import EventBus, FrameReceived, FrameSent, LaneEvent, RsuDisconnected
 from lane_engine.aio.plaza import run_plaza
 from lane_engine.config import LaneSettings, PlazaConfig
 from lane_engine.core.effects import (
@@ -52,7 +48,8 @@ SCRIPTED_ENTRIES = 8
 
 @dataclass(slots=True)
 class EdgeWindow:
-    """Decisions (bus) and B4 read → C6 written latencies (links) inside a measuring window."""
+    """Decisions and B4 read → C6 written latencies (frame events) inside a measuring window;
+    subscribe it to a bus made with `frames=True`."""
 
     open: bool = False
     completed: int = 0
@@ -62,11 +59,23 @@ class EdgeWindow:
     cpu_at_open: float = 0.0
     wall_s: float = 0.0
     cpu_s: float = 0.0
+    b4_read_at: dict[int | None, float] = field(default_factory=dict)  # by lane
 
     def __call__(self, event: LaneEvent) -> None:
-        if self.open and isinstance(event.event, DECISIONS):
+        kind = type(event.event)
+        if kind is FrameReceived:
+            if type(event.event.frame) is VehicleAndCard:  # type: ignore[attr-defined]
+                self.b4_read_at[event.lane] = event.at
+        elif kind is FrameSent:
+            if type(event.event.frame) is Purchase:  # type: ignore[attr-defined]
+                read_at = self.b4_read_at.pop(event.lane, None)
+                if read_at is not None and self.open:
+                    self.latencies_s.append(event.at - read_at)
+        elif kind is RsuDisconnected:
+            self.b4_read_at.pop(event.lane, None)
+        elif self.open and isinstance(event.event, DECISIONS):
             self.decided += 1
-            self.completed += type(event.event) is TransactionCompleted
+            self.completed += kind is TransactionCompleted
 
     def start(self) -> None:
         self.open, self.opened_at, self.cpu_at_open = True, time.perf_counter(), time.process_time()
@@ -95,35 +104,6 @@ class EdgeWindow:
 def percentile(ordered: list[float], fraction: float) -> float:
     """The value below which `fraction` of the sorted samples lie (nearest rank)."""
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
-@contextlib.contextmanager
-def timed_links(window: EdgeWindow) -> Iterator[None]:
-    """While inside, every RSU link the lane runners open stamps B4 read → C6 written."""
-
-    class TimedRsuLink(RsuLink):
-        b4_read_at: float | None = None
-
-        def feed(self, chunk: bytes) -> Iterator[Any]:
-            read_at = time.perf_counter()  # the chunk has just come off the socket
-            for item in super().feed(chunk):
-                if isinstance(item, Received) and type(item.frame) is VehicleAndCard:
-                    self.b4_read_at = read_at
-                yield item
-
-        def send(self, frame: Any) -> None:
-            super().send(frame)
-            if type(frame) is Purchase and self.b4_read_at is not None:
-                if window.open:
-                    window.latencies_s.append(time.perf_counter() - self.b4_read_at)
-                self.b4_read_at = None
-
-    original = runner_module.RsuLink
-    runner_module.RsuLink = TimedRsuLink  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        runner_module.RsuLink = original  # type: ignore[misc]
 
 
 def priced_entries(prepared: PreparedRun, count: int) -> list[int]:
@@ -171,15 +151,14 @@ async def scripted_run(directory: Path, *, lanes: int, warmup_s: float, window_s
                         for n in range(1, lanes + 1)),
             policy=files.policy, fee_table=files.fee_table, blacklist=files.blacklist,
             journal=files.journal)
-        bus, stop = EventBus(), asyncio.Event()
+        bus, stop = EventBus(frames=True), asyncio.Event()
         bus.subscribe(window)
-        with timed_links(window):
-            plaza = asyncio.create_task(run_plaza(config, stop=stop, bus=bus))
-            try:
-                await _measure(plaza, window, warmup_s, window_s)
-            finally:
-                stop.set()
-                await plaza
+        plaza = asyncio.create_task(run_plaza(config, stop=stop, bus=bus))
+        try:
+            await _measure(plaza, window, warmup_s, window_s)
+        finally:
+            stop.set()
+            await plaza
     finally:
         rsu.stdin.close()
         seen = await asyncio.wait_for(rsu.stdout.read(), 60)
@@ -202,7 +181,7 @@ async def simulated_run(directory: Path, *, lanes: int, warmup_s: float, window_
     # At speed 1 the scenario's arrivals come at n / duration per second.
     speed = max(1.0, rate * prepared.scenario.duration_s / arrivals_of(prepared, vehicles))
     window = EdgeWindow()
-    bus = EventBus()
+    bus = EventBus(frames=True)
     bus.subscribe(window)
     loop = asyncio.get_running_loop()
     timer: list[asyncio.TimerHandle] = []
@@ -211,10 +190,9 @@ async def simulated_run(directory: Path, *, lanes: int, warmup_s: float, window_
         timer.append(loop.call_later(warmup_s, window.start))
         timer.append(loop.call_later(warmup_s + window_s, window.stop))
 
-    with timed_links(window):
-        result = await run_plaza_against_sim(
-            prepared, speed=speed, vehicles=vehicles, bus=bus, on_ready=ready,
-            deadline_s=warmup_s + window_s + 1.0)
+    result = await run_plaza_against_sim(
+        prepared, speed=speed, vehicles=vehicles, bus=bus, on_ready=ready,
+        deadline_s=warmup_s + window_s + 1.0)
     for handle in timer:
         handle.cancel()
     figures = window.figures()

@@ -1,7 +1,8 @@
 """The in-process event bus a lane application listens to: barrier, fee display, cash, RSU link.
 
 Core events and barrier commands pass through unchanged, wrapped in `LaneEvent` with the lane
-number and the time; the runtime adds its own events about the RSU connection.
+number and the time; the runtime adds its own events about the RSU connection and, when asked,
+about every frame.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+from protocols.frames import Frame, LaneFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,23 @@ class FrameRejected:
 
 
 @dataclass(frozen=True, slots=True)
+class FrameReceived:
+    """A frame decoded from the RSU's stream (only on a bus made with `frames=True`); its
+    `LaneEvent.at` is when the bytes carrying it were read from the connection."""
+
+    frame: Frame
+    seq: int  # the envelope's SEQ (V3) or RSCTL (legacy)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameSent:
+    """A lane frame written to the RSU's connection (only on a bus made with `frames=True`);
+    its `LaneEvent.at` is just after the write."""
+
+    frame: LaneFrame
+
+
+@dataclass(frozen=True, slots=True)
 class LaneEvent:
     """Something a lane did or saw: a core event, a barrier command or a runtime event."""
 
@@ -51,10 +71,12 @@ class EventBus:
     """Fan-out of lane events to callbacks and to async iterators (one queue per listener).
 
     A slow iterator does not hold the lanes back: past `queue_size` waiting events, the oldest
-    are dropped for it and counted in `dropped`.
+    are dropped for it and counted in `dropped`. With `frames=True` the runtime also publishes
+    every frame in and out (`FrameReceived`, `FrameSent`): for tracing and latency measurement.
     """
 
-    def __init__(self, queue_size: int = 10_000) -> None:
+    def __init__(self, queue_size: int = 10_000, *, frames: bool = False) -> None:
+        self.frames = frames
         self._callbacks: list[Listener] = []
         self._queues: list[asyncio.Queue[LaneEvent]] = []
         self._queue_size = queue_size

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from lane_engine.aio.bus import FrameRejected, RsuConnected, RsuDisconnected
+from lane_engine.aio.bus import FrameReceived, FrameRejected, RsuConnected, RsuDisconnected
 from lane_engine.aio.clock import Clock, Random, Sleep, backoff_delay, sleep_or_stop
 from lane_engine.aio.executor import EffectExecutor
 from lane_engine.aio.link import Garbled, RsuLink
@@ -127,7 +127,7 @@ class LaneRunner:
                 chunk = read.result()
                 if not chunk:
                     return "the RSU closed the connection"
-                await self._on_bytes(chunk, lane, link)
+                await self._on_bytes(chunk, self._clock.time(), lane, link)
                 read = asyncio.ensure_future(reader.read(_READ_SIZE))
                 continue
             now = self._clock.time()
@@ -135,11 +135,13 @@ class LaneRunner:
                 return "stopped with a purchase in flight"
             await self._execute(lane.handle_timer(now), link)
 
-    async def _on_bytes(self, chunk: bytes, lane: Lane, link: RsuLink) -> None:
+    async def _on_bytes(self, chunk: bytes, read_at: float, lane: Lane, link: RsuLink) -> None:
         for item in link.feed(chunk):
             if isinstance(item, Garbled):
                 self._executor.emit(FrameRejected(item.detail))
                 continue
+            if self._executor.frame_events:
+                self._executor.emit(FrameReceived(item.frame, item.seq), at=read_at)
             effects = lane.receive_frame(item.frame, self._clock.time(), item.seq)
             sent = await self._executor.execute(effects, link)
             if sent == 0 and link.envelope is EnvelopeKind.BCC:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from lane_engine.aio.bus import EventBus, LaneEvent
+from lane_engine.aio.bus import EventBus, FrameSent, LaneEvent
 from lane_engine.aio.clock import Clock
 from lane_engine.aio.committer import GroupCommitter
 from lane_engine.core.effects import (
@@ -64,6 +64,8 @@ class EffectExecutor:
         self._committer = committer
         self._bus = bus
         self._clock = clock
+        #: Whether frames in and out are published on the bus (`EventBus.frames`).
+        self.frame_events = bus.frames
         self.frames_sent = 0
         self.frames_dropped = 0
 
@@ -83,6 +85,8 @@ class EffectExecutor:
                     continue
                 sink.send(effect.frame)  # type: ignore[union-attr]
                 sent += 1
+                if self.frame_events:
+                    self.emit(FrameSent(effect.frame))  # type: ignore[union-attr]
                 continue
             write = _JOURNAL_WRITES.get(kind)
             if write is not None:
@@ -93,6 +97,6 @@ class EffectExecutor:
         self.frames_sent += sent
         return sent
 
-    def emit(self, event: object) -> None:
-        """Publish `event` on the bus as this lane's, stamped with the clock."""
-        self._bus.publish(LaneEvent(self.lane, self._clock.time(), event))
+    def emit(self, event: object, at: float | None = None) -> None:
+        """Publish `event` on the bus as this lane's, stamped `at` (default: the clock, now)."""
+        self._bus.publish(LaneEvent(self.lane, self._clock.time() if at is None else at, event))
