@@ -16,7 +16,6 @@ from lane_engine.aio.committer import GroupCommitter
 from lane_engine.aio.connection import LaneRunner
 from lane_engine.aio.data import LaneData, load_blacklist, load_fees, load_lane_data
 from lane_engine.aio.executor import EffectExecutor
-from lane_engine.aio.outbox import CommittedOutbox
 from lane_engine.config import LaneSettings, PlazaConfig
 from lane_engine.core.effects import RsuFaulted, RsuReady, TransactionUnresolved
 from lane_engine.core.lane import Lane
@@ -82,17 +81,14 @@ class Plaza:
         if self._data is None:
             self._data = load_lane_data(config)
         journal = SqliteJournal(config.journal, clock=self.clock.time)
-        committer: GroupCommitter | None = None
-        outbox: CommittedOutbox | None = None
         try:
             counters = self._recover(journal)
             committer = GroupCommitter(journal, on_commit=self._committed,
                                        on_failure=self._failed)
             if config.mqtt is not None:
-                outbox = CommittedOutbox(committer)
                 self.link = MqttLink(
                     config.mqtt, Topics(config.network, config.station), config.client_id,
-                    [lane.number for lane in config.lanes], outbox,
+                    [lane.number for lane in config.lanes], journal,
                     on_centre=self.apply_centre, reconnect=config.reconnect, rng=self._rng,
                     sleep=self._sleep,
                 )
@@ -109,18 +105,13 @@ class Plaza:
                 self._publish_status(number)
             try:
                 await asyncio.gather(*(self._guarded(r.run(stop)) for r in self.runners.values()))
-                # The closes of the last vehicles; a failure is reported through `_failed`.
-                await self._guarded(committer.flush())
+                committer.flush()
             finally:
                 unsubscribe()
                 if self.link is not None and link_task is not None:
                     self.link.close(config.timeouts.drain_s)
                     await link_task
         finally:
-            if outbox is not None:
-                outbox.close()
-            if committer is not None:
-                committer.close()  # waits for the writer thread, commits anything left
             journal.close_journal()
         if self.failure is not None:
             raise self.failure
