@@ -15,6 +15,7 @@ from lane_engine.aio.bus import FrameReceived, FrameRejected, RsuConnected, RsuD
 from lane_engine.aio.clock import Clock, Random, Sleep, backoff_delay, sleep_or_stop
 from lane_engine.aio.executor import EffectExecutor
 from lane_engine.aio.link import Garbled, RsuLink
+from lane_engine.aio.wire import Wire
 from lane_engine.config import LaneSettings, PlazaConfig
 from lane_engine.core.effects import Effect
 from lane_engine.core.lane import Lane
@@ -23,7 +24,6 @@ from protocols.envelope import EnvelopeKind
 
 #: A purchase is in flight: its intent is journaled and the card may be debited.
 IN_FLIGHT = frozenset({LaneState.PURCHASING, LaneState.RECOVERING})
-_READ_SIZE = 65536
 
 
 class LaneRunner:
@@ -54,10 +54,11 @@ class LaneRunner:
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, serve and reconnect until `stop` is set; return once everything is settled."""
         failures = 0
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.settings.rsu_host, self.settings.rsu_port),
+                _, wire = await asyncio.wait_for(
+                    loop.create_connection(Wire, self.settings.rsu_host, self.settings.rsu_port),
                     self._config.timeouts.connect_s,
                 )
             except OSError as exc:  # TimeoutError is an OSError
@@ -65,7 +66,7 @@ class LaneRunner:
                 await self._pause(failures, f"cannot connect: {exc or type(exc).__name__}", stop)
                 continue
             failures = 0
-            why = await self._serve(reader, writer, stop)
+            why = await self._serve(wire, stop)
             if not stop.is_set():
                 failures = 1
                 await self._pause(failures, why, stop)
@@ -75,60 +76,56 @@ class LaneRunner:
         self._executor.emit(RsuDisconnected(why, delay))
         await sleep_or_stop(delay, stop, self._sleep)
 
-    async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stop: asyncio.Event
-    ) -> str:
+    async def _serve(self, wire: Wire, stop: asyncio.Event) -> str:
         """One connection; returns why it ended."""
-        link = RsuLink(writer, self.settings.envelope)
+        link = RsuLink(wire, self.settings.envelope)
         lane = self.lane
         self.connected = True
         self.connections += 1
         self._executor.emit(RsuConnected(self.settings.rsu_host, self.settings.rsu_port))
-        read = asyncio.ensure_future(reader.read(_READ_SIZE))
         stopping = asyncio.ensure_future(stop.wait())
+        stopping.add_done_callback(lambda _: wire.wake())
         try:
             await self._execute(lane.start(self._clock.time()), link)
-            return await self._loop(lane, link, reader, read, stopping)
+            return await self._loop(lane, link, wire, stopping)
         except OSError as exc:
             return f"connection failed: {exc or type(exc).__name__}"
         finally:
-            read.cancel()
             stopping.cancel()
             self.connected = False
             # The RSU is gone: frames are dropped, the rest (journal, events) is executed.
             await self._executor.execute(lane.connection_lost(self._clock.time()), None)
-            writer.close()
             with contextlib.suppress(OSError):
-                await writer.wait_closed()
+                await wire.close()
             if stop.is_set():
                 self._executor.emit(RsuDisconnected("stopped", None))
 
-    async def _loop(self, lane: Lane, link: RsuLink, reader: asyncio.StreamReader,
-                    read: asyncio.Future[bytes], stopping: asyncio.Future[Any]) -> str:
+    async def _loop(self, lane: Lane, link: RsuLink, wire: Wire,
+                    stopping: asyncio.Future[Any]) -> str:
         drain_until: float | None = None
         while True:
             deadline = lane.get_timer()
-            waits: set[asyncio.Future[Any]] = {read}
-            if drain_until is None:
-                waits.add(stopping)
-            else:
+            if drain_until is not None:
                 if lane.state not in IN_FLIGHT:
                     return "stopped"
                 deadline = drain_until if deadline is None else min(deadline, drain_until)
-            timeout = None if deadline is None else max(0.0, deadline - self._clock.time())
-            done, _ = await asyncio.wait(waits, timeout=timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if stopping in done and drain_until is None:
+            stop_now = drain_until is None and stopping.done()
+            if not stop_now and not wire.readable:
+                timeout = None if deadline is None else max(0.0, deadline - self._clock.time())
+                await wire.wait(timeout)
+                stop_now = drain_until is None and stopping.done()
+            if stop_now:
                 # No new vehicles; let a purchase in flight settle by its own timers.
                 drain_until = self._clock.time() + self._config.timeouts.shutdown_s
                 await self._execute(lane.set_antenna(False), link)
                 continue
-            if read in done:
-                chunk = read.result()
+            if wire.readable:
+                chunk = wire.take()
                 if not chunk:
+                    if wire.error is not None:
+                        raise wire.error
                     return "the RSU closed the connection"
                 await self._on_bytes(chunk, self._clock.time(), lane, link)
-                read = asyncio.ensure_future(reader.read(_READ_SIZE))
                 continue
             now = self._clock.time()
             if drain_until is not None and now >= drain_until:

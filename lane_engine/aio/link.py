@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from lane_engine.aio.wire import Wire
 from protocols.envelope import (
     EnvelopeKind,
     SeqCounter,
@@ -46,8 +46,8 @@ class RsuLink:
     Every frame is written with one `write` call (field lane software reads one frame per read).
     """
 
-    def __init__(self, writer: asyncio.StreamWriter, envelope: EnvelopeKind) -> None:
-        self._writer = writer
+    def __init__(self, wire: Wire, envelope: EnvelopeKind) -> None:
+        self._wire = wire
         self.envelope = envelope
         self._decoder = StreamDecoder(envelope)
         self._seq = SeqCounter(Side.LANE)
@@ -69,11 +69,11 @@ class RsuLink:
             rsctl = (FIRST_LANE_RSCTL if self._last_rsu_rsctl is None
                      else answer_rsctl(self._last_rsu_rsctl))
             raw = encode_bcc(rsctl, data)
-        self._writer.write(raw)
+        self._wire.write(raw)
 
     async def flush(self) -> None:
         """Wait until the socket buffer has room again (raises OSError when the RSU is gone)."""
-        await self._writer.drain()
+        await self._wire.drain()
 
     def feed(self, chunk: bytes) -> Iterator[Received | Garbled]:
         """The frames (and faults) in the next chunk of the RSU's stream, in order."""

@@ -1,0 +1,112 @@
+"""The lane's end of one RSU connection as an asyncio protocol: bytes read are kept until the
+lane takes them, one waiter is woken by data, end of stream or a stop.
+
+A protocol rather than streams: a `StreamReader.read` task and an `asyncio.wait` per chunk
+cost more event-loop work than the lane's own handling of the frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class Wire(asyncio.Protocol):
+    """Bytes from the RSU, write flow control, and the lane's single waiter."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._chunks: list[bytes] = []
+        #: The RSU's stream ended (end of file or connection lost); `error` if by a fault.
+        self.ended = False
+        self.error: OSError | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._paused = False
+        self._drained: asyncio.Future[None] | None = None
+        self._closed = self._loop.create_future()
+
+    # ------------------------------------------------------------ asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self.wake()
+
+    def eof_received(self) -> bool:
+        self.ended = True
+        self.wake()
+        return True  # half-open: what the lane still writes goes out; the lane closes
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None and self.error is None:
+            self.error = exc if isinstance(exc, OSError) else ConnectionError(str(exc))
+        self.ended = True
+        self.wake()
+        if not self._closed.done():
+            self._closed.set_result(None)
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    # ------------------------------------------------------------ the lane's side
+
+    def take(self) -> bytes:
+        """Everything read since the last call (b"" when nothing is waiting)."""
+        if not self._chunks:
+            return b""
+        chunks, self._chunks = self._chunks, []
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    @property
+    def readable(self) -> bool:
+        """Bytes are waiting, or the stream has ended."""
+        return bool(self._chunks) or self.ended
+
+    def wake(self) -> None:
+        """End the lane's current `wait` (if any)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until `wake` or `timeout` seconds (None: no limit), whichever comes first."""
+        waiter = self._loop.create_future()
+        self._waiter = waiter
+        timer = None if timeout is None else self._loop.call_later(timeout, self.wake)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    def write(self, data: bytes) -> None:
+        """One write on the connection (dropped silently once it is lost: `drain` tells)."""
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+
+    async def drain(self) -> None:
+        """Wait until the socket buffer has room again (raises OSError when the RSU is gone)."""
+        if self._closed.done() or (self._transport is not None
+                                   and self._transport.is_closing()):
+            raise self.error or ConnectionResetError("Connection lost")
+        if self._paused:
+            self._drained = self._loop.create_future()
+            await self._drained
+            if self._closed.done():
+                raise self.error or ConnectionResetError("Connection lost")
+
+    async def close(self) -> None:
+        """Close the connection and wait until it is closed."""
+        if self._transport is not None:
+            self._transport.close()
+        await self._closed
