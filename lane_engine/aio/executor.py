@@ -90,8 +90,10 @@ class EffectExecutor:
                 continue
             write = _JOURNAL_WRITES.get(kind)
             if write is not None:
-                self._committer.submit(write(effect.record))  # type: ignore[union-attr]
-                intent_waiting = intent_waiting or kind is OpenIntent
+                intent = kind is OpenIntent
+                self._committer.submit(write(effect.record),  # type: ignore[union-attr]
+                                       urgent=intent)
+                intent_waiting = intent_waiting or intent
                 continue
             self.emit(effect)
         self.frames_sent += sent
