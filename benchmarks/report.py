@@ -212,7 +212,7 @@ def figures(run: Run) -> list[tuple[str, list[str], list[list[str]]]]:
             info = {k: v for k, v in bench["extra_info"].items()}
             rows.append([name, _fmt(bench["stats"]["median"]),
                          ", ".join(f"{k}={v}" for k, v in info.items())])
-    tables.append(("Blacklist, 10M entries (colleague's suite)", ["test", "median s", "figures"],
+    tables.append(("Blacklist, 10M entries", ["test", "median s", "figures"],
                    rows))
     rows = []
     for mode in ("exit", "entry"):
