@@ -30,7 +30,7 @@ test: $(STAMP) broker lint
 	$(BIN)/python -m pytest --benchmark-disable -q
 
 demo: $(STAMP)
-	$(BIN)/python -m rsu_sim.demo
+	$(BIN)/python -m rsu_sim.plaza.demo
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/ --benchmark-only -q -p no:cacheprovider \

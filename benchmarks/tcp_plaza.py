@@ -30,8 +30,8 @@ from lane_engine.core.effects import (
 from lane_engine.fees.table_file import load_fee_slice
 from protocols.frames import LaneMode, Purchase, VehicleAndCard
 from rsu_sim.harness.setup import build_fees
-from rsu_sim.plaza_run import arrivals_of, run_plaza_against_sim
-from rsu_sim.plaza_setup import (
+from rsu_sim.plaza.run import arrivals_of, run_plaza_against_sim
+from rsu_sim.plaza.setup import (
     PLAZA_NETWORK,
     PLAZA_STATION,
     PreparedRun,

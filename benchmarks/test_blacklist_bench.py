@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lane_engine.blacklist_file import load_binary, save_binary
 from lane_engine.core.blacklist import (
     Blacklist,
     Reason,
     format_card_number,
     synthetic_columns,
 )
+from lane_engine.files.blacklist import load_binary, save_binary
 
 FULL_SCALE = 10_000_000
 MEMORY_BUDGET = 400 * 2**20

@@ -2,6 +2,6 @@
 
 import sys
 
-from lane_engine.cli import main
+from lane_engine.cli.main import main
 
 sys.exit(main(prog="python -m lane_engine"))

@@ -2,6 +2,6 @@
 
 import sys
 
-from rsu_sim.cli import main
+from rsu_sim.cli.main import main
 
 sys.exit(main())

@@ -96,3 +96,72 @@ def test_nothing_reads_the_shared_reference_folder() -> None:
         if SHARED_FOLDER in path.read_text(encoding="utf-8")
     ]
     assert not offenders
+
+
+#: Inside a package, which rooms (sub-packages) each room may use; modules at a package's top
+#: (errors, shared values, readers every room uses) are open to every room. An entry may name a
+#: single module of a room when only that one is needed. `__main__` entry points are exempt.
+ROOMS: dict[str, dict[str, set[str]]] = {
+    "lane_engine": {
+        "core": set(),
+        "fees": {"core"},
+        "journal": {"core"},
+        "files": {"core", "fees"},
+        "station": {"core", "journal", "files", "aio.clock"},
+        "aio": {"core", "fees", "journal", "files", "station"},
+        "cli": {"core", "fees", "journal", "files", "station", "aio"},
+    },
+    "rsu_sim": {
+        "model": set(),
+        "site": {"model"},
+        "server": {"model", "site"},
+        "results": {"model"},
+        "harness": {"model", "site", "results"},
+        "plaza": {"model", "site", "results", "harness", "server", "cli"},
+        "cli": {"model", "site", "results", "harness", "server", "plaza"},
+    },
+}
+
+
+def _room_offences(package: str) -> list[str]:
+    rooms = ROOMS[package]
+    offences = []
+    for room, allowed in rooms.items():
+        for path in _modules(f"{package}/{room}"):
+            if path.name == "__main__.py":
+                continue
+            for name in _imports(path):
+                parts = name.split(".")
+                if parts[0] != package or len(parts) < 2 or parts[1] not in rooms:
+                    continue
+                used = parts[1]
+                module = ".".join(parts[1:3])
+                if used != room and used not in allowed and module not in allowed:
+                    offences.append(f"{path.relative_to(ROOT)}: {name}")
+    return sorted(offences)
+
+
+@pytest.mark.parametrize("package", sorted(ROOMS))
+def test_rooms_use_only_the_rooms_they_may(package: str) -> None:
+    assert not _room_offences(package)
+
+
+def test_every_room_says_what_it_holds() -> None:
+    missing = [
+        f"{package}/{room}"
+        for package, rooms in ROOMS.items()
+        for room in rooms
+        if not ast.get_docstring(ast.parse((ROOT / package / room / "__init__.py").read_text()))
+    ]
+    assert not missing
+
+
+@pytest.mark.parametrize("room", ["rsu_sim/model", "rsu_sim/site", "rsu_sim/server"])
+def test_simulator_devices_site_and_server_never_import_the_lane(room: str) -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _modules(room)
+        for name in _imports(path)
+        if _top(name) == "lane_engine"
+    ]
+    assert not offenders

@@ -10,7 +10,6 @@ from keys.ciphers import Algorithm
 from keys.clearing import ReportedTransaction, TacVerifier
 from keys.errors import KeysError
 from keys.keyset_file import load_key_set
-from lane_engine.blacklist_file import load_binary, load_text
 from lane_engine.config import AuditSettings, PlazaConfig
 from lane_engine.core.blacklist import Blacklist
 from lane_engine.core.outcomes import TransactionRecord
@@ -19,7 +18,8 @@ from lane_engine.core.ports import FeeSchedule
 from lane_engine.core.ports import TacVerifier as RecordVerifier
 from lane_engine.errors import ConfigError
 from lane_engine.fees.table_file import load_fee_slice
-from lane_engine.policy_file import load_policy
+from lane_engine.files.blacklist import load_binary, load_text
+from lane_engine.files.policy import load_policy
 
 #: Transaction type the lane's purchases use (composite purchase), part of the TAC input.
 COMPOSITE_PURCHASE = 0x09

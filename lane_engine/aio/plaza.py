@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import random
 
-from lane_engine.aio import centre
 from lane_engine.aio.bus import EventBus, LaneEvent, RsuConnected, RsuDisconnected
 from lane_engine.aio.clock import Clock, Random, Sleep, SystemClock
 from lane_engine.aio.committer import GroupCommitter
@@ -23,7 +22,8 @@ from lane_engine.core.outcomes import ReasonCode
 from lane_engine.core.settling import UnresolvedBook
 from lane_engine.errors import LaneError
 from lane_engine.journal import JournalFilter, SqliteJournal
-from lane_engine.mqtt import MqttLink, Topics
+from lane_engine.station import centre
+from lane_engine.station.mqtt import MqttLink, Topics
 
 #: How many of the newest journal entries are read to resume each lane's transaction counter.
 _RESUME_WINDOW = 1000

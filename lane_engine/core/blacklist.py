@@ -2,7 +2,7 @@
 
 Sized for ten million cards: a card number is held as two integers (network, serial) in an
 open-addressing hash table of numpy arrays, built in bulk by numba and probed from Python.
-Files are read and written by `lane_engine.blacklist_file`.
+Files are read and written by `lane_engine.files.blacklist`.
 """
 
 from __future__ import annotations

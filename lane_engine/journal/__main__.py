@@ -2,6 +2,6 @@
 
 import sys
 
-from lane_engine.journal.cli import main
+from lane_engine.cli.journal import main
 
 sys.exit(main(prog="python -m lane_engine.journal"))

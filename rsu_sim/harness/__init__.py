@@ -10,7 +10,7 @@ from rsu_sim.harness.run import (
 )
 from rsu_sim.harness.session import JournalMode, run_to_directory
 from rsu_sim.harness.summary import Summary, format_table, transaction_time_definition
-from rsu_sim.site import pass_faults
+from rsu_sim.site.devices import pass_faults
 
 __all__ = [
     "GroupCommitJournal",

@@ -17,7 +17,7 @@ from protocols.errors import FrameDecodeError
 from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import Frame
 from protocols.stream import StreamDecoder
-from rsu_sim.site import corrupt
+from rsu_sim.site.devices import corrupt
 
 Deliver = Callable[[Frame, int, float], None]
 

@@ -45,7 +45,7 @@ from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, S
 from rsu_sim.model.rsu_faults import TearPoint
 from rsu_sim.model.scenario import Fault, LaneSpec, PoissonArrivals, Scenario
 from rsu_sim.model.streams import VehicleArrival, generate_traffic
-from rsu_sim.site import pass_faults, simulation_key_set
+from rsu_sim.site.devices import pass_faults, simulation_key_set
 
 Progress = Callable[[int, int], None]
 

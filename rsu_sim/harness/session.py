@@ -10,7 +10,7 @@ from lane_engine.journal import Journal, MemoryJournal, SqliteJournal
 from rsu_sim.harness.journal_sink import GroupCommitJournal
 from rsu_sim.harness.run import Progress, Simulation, SimulationOptions, SimulationResult
 from rsu_sim.model.scenario import Scenario
-from rsu_sim.outputs import copy_journal, final_cards, journal_path, prepare, write_outputs
+from rsu_sim.results.files import copy_journal, final_cards, journal_path, prepare, write_outputs
 
 
 class JournalMode(enum.Enum):

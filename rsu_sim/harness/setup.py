@@ -1,7 +1,7 @@
 """What a run is made of: the key set, the fee network and table, the blacklist, and per lane an
 RSU with its PSAM and radio facing a lane-engine core `Lane` (a composition root: it brings
 `rsu_sim.model` and `lane_engine` together). The key set, terminal numbers and RSUs are
-`rsu_sim.site`'s, shared with the server."""
+`rsu_sim.site.devices`'s, shared with the server."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from lane_engine.fees.table import FeeTable
 from rsu_sim.model.random_bytes import BufferedRandomBytes
 from rsu_sim.model.rsu import Rsu
 from rsu_sim.model.scenario import LaneSpec, Scenario, StationRef
-from rsu_sim.site import lane_rsu, simulation_key_set, terminal_number
+from rsu_sim.site.devices import lane_rsu, simulation_key_set, terminal_number
 
 #: Version names the simulated lanes stamp on their records.
 POLICY_VERSION = "sim-policy-1"

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lane_engine.core.outcomes import Outcome, TransactionRecord
-from rsu_sim.run_figures import (
+from rsu_sim.results.figures import (
     joined_counts,
     joined_ms,
     outcome_figures,

@@ -11,8 +11,8 @@ from typing import Any
 import aiomqtt
 
 from lane_engine.journal import EntryState
-from rsu_sim.plaza_run import PlazaRunResult
-from rsu_sim.plaza_setup import PLAZA_NETWORK, PLAZA_STATION
+from rsu_sim.plaza.run import PlazaRunResult
+from rsu_sim.plaza.setup import PLAZA_NETWORK, PLAZA_STATION
 from tests.support.broker import Broker
 
 TOPIC = f"etc/{PLAZA_NETWORK}/{PLAZA_STATION}/+/transactions"

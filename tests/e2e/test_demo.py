@@ -1,5 +1,5 @@
-"""`python -m rsu_sim.demo` on a small plaza: a clean audit, exit 0, its files (keys 0600), the
-progress line, and the scenario moved to the wall clock."""
+"""`python -m rsu_sim.plaza.demo` on a small plaza: a clean audit, exit 0, its files (keys 0600),
+the progress line, and the scenario moved to the wall clock."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import pytest
 
 from lane_engine.core.policy import Policy, is_entry_stale
 from protocols.records import EntryExitStatus
-from rsu_sim.demo import ProgressLine, build_parser, main
 from rsu_sim.harness.setup import build_fees
 from rsu_sim.model.scenario import Fault, rebase_start
-from rsu_sim.plaza_run import EdgeTally
-from rsu_sim.plaza_setup import exit_plaza_scenario
-from rsu_sim.server_site import build_site
+from rsu_sim.plaza.demo import ProgressLine, build_parser, main
+from rsu_sim.plaza.run import EdgeTally
+from rsu_sim.plaza.setup import exit_plaza_scenario
+from rsu_sim.site.served import build_site
 
 
 def test_small_demo_runs_clean_and_leaves_its_files(tmp_path: Path,
@@ -40,8 +40,8 @@ def test_small_demo_runs_clean_and_leaves_its_files(tmp_path: Path,
 
 
 def test_help_works_as_a_module() -> None:
-    done = subprocess.run([sys.executable, "-m", "rsu_sim.demo", "--help"], capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run([sys.executable, "-m", "rsu_sim.plaza.demo", "--help"],
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0 and "--vehicles" in done.stdout
 
 

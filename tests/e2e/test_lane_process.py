@@ -1,5 +1,5 @@
 """End to end with the lane as its own process (`lane-engine run --config FILE`) against the
-in-test `rsu_sim.server`: the process is killed with SIGKILL mid-run and started again. The
+in-test `rsu_sim.server.server`: the process is killed with SIGKILL mid-run and started again. The
 journal still reconciles with the cards (every committed debit journaled once, the intents the
 kill left open resolved for clearing) and every record reaches the station once."""
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 from lane_engine.config import MqttSettings, RuntimeTimeouts
 from lane_engine.core.outcomes import Outcome
-from rsu_sim.plaza_run import EdgeTally, arrivals_of, collect
-from rsu_sim.plaza_setup import config_toml, exit_plaza_scenario, plaza_config, prepare_run
-from rsu_sim.server import serve
+from rsu_sim.plaza.run import EdgeTally, arrivals_of, collect
+from rsu_sim.plaza.setup import config_toml, exit_plaza_scenario, plaza_config, prepare_run
+from rsu_sim.server.server import serve
 from tests.e2e.station import Station, check_audit, check_delivered_once
 from tests.support.broker import Broker
 

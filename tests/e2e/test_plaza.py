@@ -12,14 +12,14 @@ from pathlib import Path
 
 from lane_engine.config import MqttSettings, RuntimeTimeouts
 from rsu_sim.model.scenario import mixed_scenario
-from rsu_sim.plaza_run import EdgeTally, arrivals_of, run_plaza_against_sim
-from rsu_sim.plaza_setup import exit_plaza_scenario, prepare_run
+from rsu_sim.plaza.run import EdgeTally, arrivals_of, run_plaza_against_sim
+from rsu_sim.plaza.setup import exit_plaza_scenario, prepare_run
 from tests.e2e.station import Station, check_audit, check_delivered_once
 from tests.support.broker import Broker
 
 #: Time the publisher gets at shutdown to empty the outbox (generous: CI machines are shared).
 TIMEOUTS = RuntimeTimeouts(drain_s=20.0)
-#: 4 vehicles/s per lane: below what a simulated RSU serves in real time (see rsu_sim.demo).
+#: 4 vehicles/s per lane: below what a simulated RSU serves in real time (see rsu_sim.plaza.demo).
 SPEED = 24.0
 
 

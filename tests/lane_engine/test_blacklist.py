@@ -11,14 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lane_engine.blacklist_file import (
-    load_binary,
-    load_delta_text,
-    load_text,
-    save_binary,
-    save_delta_text,
-    save_text,
-)
 from lane_engine.core.blacklist import (
     Blacklist,
     BlacklistDelta,
@@ -28,6 +20,14 @@ from lane_engine.core.blacklist import (
     synthetic_columns,
 )
 from lane_engine.errors import BlacklistError
+from lane_engine.files.blacklist import (
+    load_binary,
+    load_delta_text,
+    load_text,
+    save_binary,
+    save_delta_text,
+    save_text,
+)
 from protocols.records import card_number
 
 CARD = "37011901230211225128"

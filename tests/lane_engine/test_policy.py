@@ -21,7 +21,7 @@ from lane_engine.core.policy import (
     refuses_entry,
 )
 from lane_engine.errors import PolicyError
-from lane_engine.policy_file import load_policy
+from lane_engine.files.policy import load_policy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy.toml"
 

@@ -13,13 +13,13 @@ from tcp_rsu import LANE, ScriptedClock, ScriptedTcpRsu, plaza_config  # isort: 
 from scripted_rsu import CARD, b0, b2, b4  # isort: skip
 
 from lane_engine.aio.bus import EventBus, LaneEvent
-from lane_engine.aio.centre import encode_blacklist_delta
 from lane_engine.aio.plaza import CentreUpdate, Plaza
-from lane_engine.blacklist_file import save_text
 from lane_engine.config import MqttSettings
 from lane_engine.core.blacklist import Blacklist, BlacklistDelta, Reason
 from lane_engine.core.effects import RsuReady, VehicleRefused
 from lane_engine.core.outcomes import ReasonCode
+from lane_engine.files.blacklist import save_text
+from lane_engine.station.centre import encode_blacklist_delta
 from protocols.frames import Continue, Initialise, Stop
 from tests.support.broker import Broker
 

@@ -9,7 +9,7 @@ import pytest
 
 from rsu_sim.harness import JournalMode, SimulationOptions, SimulationResult, run_to_directory
 from rsu_sim.model.scenario import mixed_scenario
-from rsu_sim.outputs import RunFiles, load_run
+from rsu_sim.results.files import RunFiles, load_run
 
 #: Enough passes for every fault of the mixed scenario to show up, few enough for a quick test.
 MIXED_VEHICLES = 2000

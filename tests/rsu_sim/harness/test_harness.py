@@ -14,7 +14,6 @@ from protocols.envelope import V3_HEADER_LENGTH, encode_v3
 from protocols.frame_codec import encode_frame
 from protocols.frames import HeartbeatAnswer
 from protocols.stream import Rejected, StreamDecoder
-from rsu_sim.audit import audit
 from rsu_sim.harness import JournalMode, SimulationOptions, run_to_directory
 from rsu_sim.harness.events import EventQueue
 from rsu_sim.harness.journal_sink import GroupCommitJournal
@@ -23,7 +22,8 @@ from rsu_sim.harness.run import Simulation
 from rsu_sim.harness.summary import COMPLETED
 from rsu_sim.model.rsu_faults import TearPoint
 from rsu_sim.model.scenario import clean_scenario, mixed_scenario
-from rsu_sim.outputs import final_cards, load_run
+from rsu_sim.results.audit import audit
+from rsu_sim.results.files import final_cards, load_run
 from tests.rsu_sim.harness.conftest import MIXED_VEHICLES, FinishedRun
 
 

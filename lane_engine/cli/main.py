@@ -1,0 +1,163 @@
+"""`lane-engine`: run a plaza of lanes, read its journal, show its status; make and check the
+data files a lane needs (fee tables, blacklists, policies).
+
+Errors are one line on stderr; exit status 0 ok, 1 runtime or data error, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+
+from lane_engine.aio.bus import EventBus, LaneEvent
+from lane_engine.aio.plaza import run_plaza
+from lane_engine.cli.args import Parser, UsageError, run_command
+from lane_engine.cli.blacklist import add_blacklist_parser, run_blacklist
+from lane_engine.cli.fees import add_fees_parser, run_fees
+from lane_engine.cli.journal import main as journal_main
+from lane_engine.cli.status import status_report
+from lane_engine.config import DEFAULT_JOURNAL, PlazaConfig
+from lane_engine.files.config import load_config
+from lane_engine.files.policy import load_policy
+
+log = logging.getLogger("lane_engine")
+
+DESCRIPTION = """\
+commands:
+  run       run the lanes of a plaza (one process, one journal) until SIGINT/SIGTERM
+  journal   read the transaction journal (list, show, export, open-intents, stats);
+            see `lane-engine journal --help`
+  status    journal counts, open intents, outbox backlog and the last records
+  fees      build, show and check fee tables (`paths.fee_table`)
+  blacklist convert, show, generate and update blacklists (`paths.blacklist`)
+  policy    check a policy file (`paths.policy`)
+
+examples:
+  lane-engine fees build --network examples/network.toml --version 2026.11 -o var/fees.etcfee
+  lane-engine blacklist synthetic --count 1000 --seed 1 --version 1 -o var/blacklist.bin
+  lane-engine policy check examples/policy.toml
+  lane-engine run --config examples/lane.toml"""
+
+__all__ = ["UsageError", "build_parser", "main"]
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    """The parser of every command but `journal` (which has its own)."""
+    parser = Parser(prog=prog, description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    run = commands.add_parser(
+        "run", help="run the plaza", description="Run every lane of the configured plaza: "
+        "connect to the RSUs, journal, publish to the station; stop cleanly on SIGINT/SIGTERM.",
+    )
+    run.add_argument("--config", type=Path, required=True, metavar="FILE",
+                     help="plaza configuration (TOML, see examples/lane.toml)")
+    run.add_argument("--log-level", default="info",
+                     choices=["debug", "info", "warning", "error"],
+                     help="what is logged on stderr (default info: every lane event)")
+    commands.add_parser("journal", help="read the journal (see `journal --help`)",
+                        add_help=False)
+    status = commands.add_parser(
+        "status", help="show the journal's status",
+        description="Journal counts by outcome, open intents, outbox backlog, last records.",
+    )
+    status.add_argument("--config", type=Path, metavar="FILE",
+                        help="take the journal path from this configuration")
+    status.add_argument("--journal", type=Path, metavar="PATH",
+                        help=f"journal database (default {DEFAULT_JOURNAL}, or the config's)")
+    status.add_argument("--last", type=int, default=5, metavar="N",
+                        help="how many of the newest records to show (default 5)")
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_fees_parser(commands)
+    add_blacklist_parser(commands)
+    policy = commands.add_parser("policy", help="check a policy file",
+                                 description="commands:\n  check     load a policy file and "
+                                 "print its fields")
+    policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND",
+                                            required=True)
+    check = policy_commands.add_parser(
+        "check", help="load a policy file and print its fields",
+        description="Load and validate a policy file (as the lane does at start-up) and print "
+        "every field, defaults included; a fault is one line naming the file and the field.",
+        epilog="example:\n  lane-engine policy check examples/policy.toml",
+    )
+    check.add_argument("file", type=Path, metavar="FILE", help="policy file (TOML)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "lane-engine") -> int:
+    """Run the command; return the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["journal"]:
+        return journal_main(args_list[1:], prog=f"{prog} journal")
+    try:
+        return run_command(prog, lambda: _dispatch(build_parser(prog).parse_args(args_list)))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "status":
+        return _status(args)
+    if args.command == "fees":
+        return run_fees(args)
+    if args.command == "blacklist":
+        return run_blacklist(args)
+    if args.command == "policy":
+        return _policy_check(args.file)
+    return _run(load_config(args.config), args.log_level)
+
+
+def _status(args: argparse.Namespace) -> int:
+    if args.last < 0:
+        raise UsageError("--last must be 0 or more")
+    path = args.journal
+    if path is None:
+        path = load_config(args.config).journal if args.config else DEFAULT_JOURNAL
+    report = status_report(path, args.last)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(report.to_text())
+    return 0
+
+
+def _policy_check(path: Path) -> int:
+    policy = load_policy(path)
+    print(f"{path}: ok")
+    for field in dataclasses.fields(policy):
+        value = getattr(policy, field.name)
+        print(f"  {field.name:<20} {value.name.lower() if isinstance(value, Enum) else value}")
+    return 0
+
+
+def _run(config: PlazaConfig, level: str) -> int:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    asyncio.run(_serve(config))
+    return 0
+
+
+async def _serve(config: PlazaConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    bus = EventBus()
+    bus.subscribe(_log_event)
+    log.info("plaza %s/%s (%s): %d lane(s), journal %s", config.network, config.station,
+             config.name, len(config.lanes), config.journal)
+    await run_plaza(config, stop=stop, bus=bus)
+    log.info("stopped")
+
+
+def _log_event(event: LaneEvent) -> None:
+    where = "plaza" if event.lane is None else f"lane {event.lane}"
+    log.info("%s: %r", where, event.event)

@@ -1,0 +1,1 @@
+"""The command line: `rsu-sim run | audit | serve`. May use every other room."""

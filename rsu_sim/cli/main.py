@@ -1,0 +1,164 @@
+"""`rsu-sim`: run a scenario in virtual time, audit a run, or serve RSUs over TCP.
+
+Every error (bad scenario, bad arguments, unreadable run) is one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from keys.errors import KeysError
+from lane_engine.cli.args import run_command
+from lane_engine.errors import LaneError
+from rsu_sim.errors import SimError
+from rsu_sim.harness import (
+    JournalMode,
+    ProgressBar,
+    SimulationOptions,
+    format_table,
+    run_to_directory,
+)
+from rsu_sim.model.scenario import Scenario, mixed_scenario
+from rsu_sim.results.audit import audit
+from rsu_sim.results.files import DEFAULT_DIR, load_run
+from rsu_sim.scenario_file import load_packaged_scenario, load_scenario
+
+EXAMPLES = """\
+examples:
+  rsu-sim run --vehicles 10000                  built-in mixed scenario, every fault enabled
+  rsu-sim run --scenario clean --vehicles 500   a packaged scenario, by name
+  rsu-sim run --scenario my.toml --vehicles 2000 --seed 7 --out var/sim7 --journal memory
+  rsu-sim audit                                 reconcile the last run in ./var/sim
+  rsu-sim audit --dir var/sim7
+  rsu-sim serve --help                          RSUs on TCP for a real lane engine
+"""
+
+
+def choose_scenario(name: str | None, seed: int | None) -> Scenario:
+    """The scenario to run: a TOML file, else a packaged one by name, else the built-in mixed
+    scenario; `seed` replaces the scenario's seed when given."""
+    if name is None:
+        scenario = mixed_scenario()
+    elif name.endswith(".toml") or Path(name).is_file():
+        scenario = load_scenario(name)
+    else:
+        scenario = load_packaged_scenario(name)
+    if seed is not None:
+        scenario = replace(scenario, seed=seed)
+    return scenario
+
+
+#: What a simulator command reports as one line on stderr, with exit status 2.
+FAILURES = (SimError, LaneError, KeysError)
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
+    """The argument parser of `rsu-sim`; the server's options are added only `with_serve` (its
+    module is imported then, and only then)."""
+    parser = argparse.ArgumentParser(
+        prog="rsu-sim", description="Smart-RSU simulator for the ETC lane engine.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", help="simulate lanes in virtual time and print the summary",
+        description="Run RSU emulators against lane-engine cores in virtual time (no sockets), "
+                    "as fast as the CPU allows; write the journal, key set, final cards, "
+                    "summary and scenario under --out.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--scenario", metavar="FILE|NAME",
+                     help="a scenario TOML file or a packaged scenario name (mixed, clean); "
+                          "default: the built-in mixed scenario with every fault")
+    run.add_argument("--vehicles", type=positive_int, required=True, metavar="N",
+                     help="vehicle passes to simulate")
+    run.add_argument("--out", type=Path, default=DEFAULT_DIR, metavar="DIR",
+                     help=f"output directory (default {DEFAULT_DIR})")
+    run.add_argument("--seed", type=int, help="replace the scenario's seed")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--journal", choices=[m.value for m in JournalMode],
+                     default=JournalMode.FILE.value,
+                     help="journal to a durable file with group commit (default) or in memory, "
+                          "copied to the file at the end (faster)")
+
+    check = commands.add_parser(
+        "audit", help="reconcile a run's journal with its simulated cards",
+        description="Check that every committed purchase on a card is journaled once, that the "
+                    "journal names no purchase the card did not make, that every TAC verifies "
+                    "under the issuer keys and that every balance adds up. Exit 1 on any "
+                    "mismatch.")
+    check.add_argument("--dir", type=Path, default=DEFAULT_DIR, metavar="DIR",
+                       help=f"the run's output directory (default {DEFAULT_DIR})")
+
+    serve = commands.add_parser("serve", help="serve simulated RSUs over TCP",
+                                description="Serve each scenario lane's RSU on its TCP port.")
+    if with_serve:
+        _add_serve_arguments(serve)
+    return parser
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from rsu_sim.server.server import add_serve_arguments
+    except ImportError:
+        return  # the server module is not installed; `serve` says so when run
+    add_serve_arguments(parser)
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = choose_scenario(args.scenario, args.seed)
+    progress = ProgressBar(enabled=False if args.quiet else None)
+    try:
+        result = run_to_directory(scenario, args.out, SimulationOptions(vehicles=args.vehicles),
+                                  JournalMode(args.journal), progress)
+    finally:
+        progress.finish()
+    print(format_table(result.summary))
+    print(f"outputs in {args.out}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    run = load_run(args.dir)
+    report = audit(run.journal, run.cards, run.key_set)
+    print(report.render())
+    return 0 if report.clean else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from rsu_sim.server.server import run_serve
+    except ImportError as exc:
+        raise SimError(f"serve is not available: {exc}") from exc
+    return int(run_serve(args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `rsu-sim`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(with_serve="serve" in argv).parse_args(argv)
+    handlers = {"run": _run, "audit": _audit, "serve": _serve}
+    try:
+        return run_command("rsu-sim", lambda: handlers[args.command](args), failures=FAILURES,
+                           failure_status=2)
+    except KeyboardInterrupt:
+        print("rsu-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

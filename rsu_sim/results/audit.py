@@ -1,0 +1,202 @@
+"""Reconcile a run's journal with its simulated cards (`rules.md` art. 29): nothing lost, nothing
+charged twice, every TAC genuine, every balance accounted for. A pure function over loaded data;
+`rsu-sim audit` reads the files (`rsu_sim.results.files.load_run`) and prints the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from keys.ciphers import Algorithm
+from keys.clearing import ReportedTransaction, TacVerifier
+from keys.errors import KeysError
+from keys.keyset import KeySet
+from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
+from lane_engine.journal import EntryState, JournalEntry
+from protocols.frames import TransType
+from rsu_sim.results.files import CardLogEntry, CardState
+
+#: Outcomes whose record says the card committed a purchase.
+COMMITTED = frozenset({Outcome.DEBITED, Outcome.CASH_REQUIRED, Outcome.ENTRY_WRITTEN})
+_CTC_MODULUS = 0x1_0000
+
+
+def unresolved_committed_is_clean() -> bool:
+    """Our decision: a debit the card committed whose journal record is UNRESOLVED (left for
+    clearing) is clean: it is neither lost (the record names the card and the amount) nor
+    charged twice. The audit lists how many there are."""
+    return True
+
+
+@dataclass(slots=True)
+class AuditReport:
+    """What the audit found: problems (each one line) and the counts of a clean reconciliation."""
+
+    problems: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def clean(self) -> bool:
+        """True when nothing disagrees."""
+        return not self.problems
+
+    def render(self) -> str:
+        """The report as text: every problem, then the counts."""
+        lines = [f"PROBLEM {problem}" for problem in self.problems]
+        verdict = "clean" if self.clean else f"{len(self.problems)} problem(s)"
+        lines.append(f"audit: {verdict}")
+        width = max((len(k) for k in self.counts), default=0)
+        lines += [f"  {name:<{width}}  {count:,}" for name, count in sorted(self.counts.items())]
+        return "\n".join(lines)
+
+
+def intended_amount(record: TransactionRecord) -> int:
+    """What the C6 of a record asked the card for (an UNRESOLVED record never says it): 0 at an
+    entry lane and for a short B card, else the discounted fee."""
+    if record.mode == "entry" or ReasonCode.INSUFFICIENT_BALANCE in record.flags \
+            or record.cash_fee:
+        return 0
+    return record.discounted_fee
+
+
+def _tac_genuine(verifier: TacVerifier, card: CardState, *, amount: int, terminal: str,
+                 serial: int, when: str, tac: str, key_version: int, alg: int) -> bool:
+    try:
+        return verifier.is_genuine(ReportedTransaction(
+            bytes.fromhex(card.issuer_code), bytes.fromhex(card.card_number[4:]), card.network,
+            key_version, Algorithm(alg), amount, TransType.COMPOSITE_PURCHASE,
+            bytes.fromhex(terminal), serial, dt.datetime.fromisoformat(when), bytes.fromhex(tac),
+        ))
+    except (KeysError, ValueError):
+        return False
+
+
+class _Reconciler:
+    def __init__(self, cards: Iterable[CardState], key_set: KeySet) -> None:
+        self.cards = {card.card_number: card for card in cards}
+        self.verifier = TacVerifier(key_set)
+        self.report = AuditReport()
+        self.claimed: dict[tuple[str, int], str] = {}  # (card, ctc) -> transaction id
+
+    def problem(self, text: str) -> None:
+        self.report.problems.append(text)
+
+    def find(self, card: CardState, record: TransactionRecord, amount: int
+             ) -> CardLogEntry | None:
+        """The card log entry this record's purchase is: by CTC when the record knows it, else
+        by purchase time and amount; the purchase time must agree either way."""
+        when = record.transaction_time
+        for entry in card.log:
+            if entry.transaction_time != when:
+                continue
+            if record.ctc >= 0 and entry.ctc == record.ctc:
+                return entry
+            if record.ctc < 0 and entry.amount == amount:
+                return entry
+        return None
+
+    def claim(self, card: CardState, entry: CardLogEntry, record: TransactionRecord) -> None:
+        key = (card.card_number, entry.ctc)
+        holder = self.claimed.get(key)
+        if holder is not None and holder != record.transaction_id:
+            self.problem(f"{record.transaction_id}: card {card.card_number} CTC {entry.ctc} is "
+                         f"already journaled by {holder}: charged twice")
+            return
+        self.claimed[key] = record.transaction_id
+
+    def committed(self, record: TransactionRecord) -> None:
+        tid, counts = record.transaction_id, self.report.counts
+        card = self.cards.get(record.card_number)
+        if card is None:
+            self.problem(f"{tid}: {record.outcome.value} for unknown card {record.card_number}")
+            return
+        entry = self.find(card, record, record.amount_debited)
+        if entry is None:
+            self.problem(f"{tid}: {record.outcome.value} {record.amount_debited} fen CTC "
+                         f"{record.ctc} has no matching purchase on card {card.card_number}")
+            return
+        self.claim(card, entry, record)
+        if entry.amount != record.amount_debited or entry.balance_after != record.balance_after:
+            self.problem(f"{tid}: journal says {record.amount_debited} fen, balance "
+                         f"{record.balance_after}; card {card.card_number} CTC {entry.ctc} says "
+                         f"{entry.amount} fen, balance {entry.balance_after}")
+        if not record.tac:
+            counts["settled on a later pass (no TAC in the record)"] += 1
+            return
+        if record.tac != entry.tac:
+            self.problem(f"{tid}: TAC {record.tac} differs from the card's {entry.tac}")
+        if not _tac_genuine(self.verifier, card, amount=record.amount_debited,
+                            terminal=record.psam_terminal_number,
+                            serial=record.terminal_trans_serial, when=record.transaction_time,
+                            tac=record.tac, key_version=record.key_version, alg=record.alg_flag):
+            self.problem(f"{tid}: TAC {record.tac} does not verify under the issuer keys")
+        else:
+            counts["journal TACs verified"] += 1
+
+    def unresolved(self, record: TransactionRecord) -> None:
+        card = self.cards.get(record.card_number)
+        entry = None if card is None else self.find(card, record, intended_amount(record))
+        if card is None or entry is None:
+            self.report.counts["unresolved, card not debited"] += 1
+            return
+        self.claim(card, entry, record)
+        self.report.counts["unresolved, committed: left for clearing"] += 1
+
+    def not_charged(self, record: TransactionRecord) -> None:
+        card = self.cards.get(record.card_number)
+        if card is None or record.ctc < 0:
+            return
+        entry = self.find(card, record, record.amount_debited)
+        if entry is not None:
+            self.problem(f"{record.transaction_id}: journal says {record.outcome.value} but card "
+                         f"{card.card_number} committed CTC {entry.ctc} ({entry.amount} fen)")
+
+    def card_checks(self, card: CardState) -> None:
+        counts = self.report.counts
+        spent = 0
+        for entry in card.log:
+            spent += entry.amount
+            if (card.card_number, entry.ctc) not in self.claimed:
+                self.problem(f"card {card.card_number} CTC {entry.ctc}: committed {entry.amount}"
+                             f" fen at {entry.transaction_time}, missing from the journal")
+            if _tac_genuine(self.verifier, card, amount=entry.amount,
+                            terminal=entry.terminal_number, serial=entry.terminal_trans_serial,
+                            when=entry.transaction_time, tac=entry.tac,
+                            key_version=card.key_version, alg=card.algorithm):
+                counts["card log TACs verified"] += 1
+            else:
+                self.problem(f"card {card.card_number} CTC {entry.ctc}: TAC {entry.tac} does "
+                             f"not verify")
+        if card.initial_balance - spent != card.balance:
+            self.problem(f"card {card.card_number}: initial {card.initial_balance} - logged "
+                         f"{spent} != final balance {card.balance}")
+        if (card.initial_ctc + len(card.log)) % _CTC_MODULUS != card.ctc:
+            self.problem(f"card {card.card_number}: CTC {card.initial_ctc} + {len(card.log)} "
+                         f"purchases != final CTC {card.ctc}")
+        counts["cards"] += 1
+        counts["card purchases"] += len(card.log)
+
+
+def audit(journal: Sequence[JournalEntry], cards: Sequence[CardState], key_set: KeySet
+          ) -> AuditReport:
+    """Reconcile journal records with the cards' transaction logs, TACs and balances."""
+    rec = _Reconciler(cards, key_set)
+    counts = rec.report.counts
+    for entry in journal:
+        record = entry.record
+        if entry.state is EntryState.DUPLICATE:
+            counts["duplicate closes (twins of a journaled debit)"] += 1
+            continue
+        counts[f"records {record.outcome.value}"] += 1
+        if entry.state is EntryState.OPEN or record.outcome is Outcome.UNRESOLVED:
+            rec.unresolved(record)
+        elif record.outcome in COMMITTED:
+            rec.committed(record)
+        else:
+            rec.not_charged(record)
+    for card in cards:
+        rec.card_checks(card)
+    return rec.report

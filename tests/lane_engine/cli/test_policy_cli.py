@@ -1,0 +1,49 @@
+"""`lane-engine policy check`: the example policy and broken copies of it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lane_engine.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "examples" / "policy.toml"
+
+
+def test_the_example_policy_checks_and_its_fields_are_printed() -> None:
+    done = subprocess.run([sys.executable, "-m", "lane_engine", "policy", "check", str(EXAMPLE)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    fields = dict(line.split() for line in done.stdout.splitlines()[1:])
+    assert fields["version"] == "2024.1"
+    assert fields["etc_rate_bp"] == "9500" and fields["cash_rounding"] == "half_up"
+    assert fields["stale_entry_limit_s"] == "259200" and fields["no_entry_handling"] == "refuse"
+
+
+@pytest.mark.parametrize(("old", "new", "named"), [
+    ("rate_bp = 9500", "rate_bp = 0", "etc.rate_bp"),
+    ("rate_bp = 9500", "rate_pb = 9500", "etc.rate_pb: unknown field"),
+    ('rounding = "down"', 'rounding = "sideways"', "etc.rounding"),
+    ('no_entry = "refuse"', 'no_entry = "charge_default_fee"', "no_entry_fee"),
+    ('version = "2024.1"', 'version = "2024.1', "not valid TOML"),
+])
+def test_a_broken_copy_is_one_line_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, named: str
+) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert old in text
+    broken = tmp_path / "policy.toml"
+    broken.write_text(text.replace(old, new, 1), encoding="utf-8")
+    assert main(["policy", "check", str(broken)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert str(broken) in captured.err and named in captured.err
+
+
+def test_policy_needs_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "check"]) == 2
+    assert main(["policy"]) == 2

@@ -1,0 +1,121 @@
+"""The audit passes a genuine run and catches every kind of disagreement planted in a copy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from lane_engine.core.ledger import amend
+from lane_engine.core.outcomes import Outcome
+from lane_engine.journal import EntryState, JournalEntry
+from rsu_sim.harness import JournalMode, SimulationOptions, run_to_directory
+from rsu_sim.model.scenario import mixed_scenario
+from rsu_sim.results.audit import AuditReport, audit, intended_amount
+from rsu_sim.results.files import CardState, RunFiles, load_run
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> RunFiles:
+    directory: Path = tmp_path_factory.mktemp("audit")
+    run_to_directory(mixed_scenario(seed=11), directory, SimulationOptions(vehicles=300),
+                     JournalMode.MEMORY)
+    return load_run(directory)
+
+
+def _audit(run: RunFiles, journal: list[JournalEntry] | None = None,
+           cards: list[CardState] | None = None) -> AuditReport:
+    return audit(journal if journal is not None else list(run.journal),
+                 cards if cards is not None else list(run.cards), run.key_set)
+
+
+def _debit_index(run: RunFiles) -> int:
+    return next(i for i, e in enumerate(run.journal)
+                if e.record.outcome is Outcome.DEBITED and e.record.tac)
+
+
+def test_genuine_run_is_clean(run: RunFiles) -> None:
+    report = _audit(run)
+    assert report.clean, report.render()
+    assert report.counts["card purchases"] == sum(len(c.log) for c in run.cards) > 0
+    assert "audit: clean" in report.render()
+
+
+def _tampered(run: RunFiles, **changes: object) -> list[JournalEntry]:
+    journal = list(run.journal)
+    i = _debit_index(run)
+    journal[i] = replace(journal[i], record=amend(journal[i].record, **changes))
+    return journal
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("amount_debited", 1, "fen"),
+    ("balance_after", 7, "balance"),
+    ("ctc", 60_000, "no matching purchase"),
+])
+def test_a_tampered_journal_record_is_caught(run: RunFiles, field: str, value: int,
+                                             says: str) -> None:
+    report = _audit(run, journal=_tampered(run, **{field: value}))
+    assert not report.clean and any(says in p for p in report.problems), report.problems
+
+
+def test_a_forged_tac_is_caught(run: RunFiles) -> None:
+    record = run.journal[_debit_index(run)].record
+    forged = f"{int(record.tac, 16) ^ 1:08x}"
+    report = _audit(run, journal=_tampered(run, tac=forged))
+    assert any("does not verify" in p for p in report.problems)
+    assert any("differs from the card's" in p for p in report.problems)
+
+
+def test_a_missing_journal_record_is_caught(run: RunFiles) -> None:
+    journal = list(run.journal)
+    del journal[_debit_index(run)]
+    report = _audit(run, journal=journal)
+    assert any("missing from the journal" in p for p in report.problems)
+
+
+def test_a_second_record_for_one_debit_is_caught(run: RunFiles) -> None:
+    journal = list(run.journal)
+    entry = journal[_debit_index(run)]
+    twin = amend(entry.record, transaction_id=entry.record.transaction_id + "-twin")
+    journal.append(JournalEntry(twin, EntryState.CLOSED, 0.0, 0.0))
+    report = _audit(run, journal=journal)
+    assert any("charged twice" in p for p in report.problems)
+
+
+def test_a_journal_twin_marked_duplicate_is_not_a_double_charge(run: RunFiles) -> None:
+    journal = list(run.journal)
+    entry = journal[_debit_index(run)]
+    twin = amend(entry.record, transaction_id=entry.record.transaction_id + "-twin")
+    journal.append(JournalEntry(twin, EntryState.DUPLICATE, 0.0, 0.0, entry.record.transaction_id))
+    assert _audit(run, journal=journal).clean
+
+
+def test_a_tampered_card_log_or_balance_is_caught(run: RunFiles) -> None:
+    cards = list(run.cards)
+    i = next(i for i, c in enumerate(cards) if any(e.amount for e in c.log))
+    card = cards[i]
+    j = next(j for j, e in enumerate(card.log) if e.amount)
+    log = list(card.log)
+    log[j] = replace(log[j], amount=log[j].amount + 100)
+    cards[i] = replace(card, log=tuple(log))
+    problems = _audit(run, cards=cards).problems
+    assert any(card.card_number in p and "initial" in p for p in problems)
+    assert any("TAC" in p and card.card_number in p for p in problems)
+    cards[i] = replace(card, balance=card.balance - 1)
+    assert any("final balance" in p for p in _audit(run, cards=cards).problems)
+
+
+def test_a_not_debited_record_for_a_committed_purchase_is_caught(run: RunFiles) -> None:
+    journal = _tampered(run, outcome=Outcome.NOT_DEBITED)
+    problems = _audit(run, journal=journal).problems
+    assert any("journal says not_debited but card" in p for p in problems)
+    assert any("missing from the journal" in p for p in problems)
+
+
+def test_intended_amount_of_unresolved_records(run: RunFiles) -> None:
+    record = run.journal[_debit_index(run)].record
+    assert intended_amount(record) == record.discounted_fee
+    assert intended_amount(amend(record, mode="entry")) == 0
+    assert intended_amount(amend(record, cash_fee=500)) == 0
