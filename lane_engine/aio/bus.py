@@ -56,6 +56,24 @@ class FrameSent:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalFailed:
+    """A journal commit failed (a plaza-wide event): the plaza stops, nothing after the failure
+    may claim to be durable."""
+
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CentreUpdate:
+    """Data from the centre was applied or refused (a plaza-wide event: lane None)."""
+
+    kind: str  # "blacklist/full", "blacklist/delta", "policy", "fee-table"
+    applied: bool
+    version: str  # "" when refused before the version was known
+    detail: str = ""  # why it was refused
+
+
+@dataclass(frozen=True, slots=True)
 class LaneEvent:
     """Something a lane did or saw: a core event, a barrier command or a runtime event."""
 

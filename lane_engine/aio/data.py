@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from lane_engine.errors import ConfigError
 from lane_engine.fees.table_file import load_fee_slice
 from lane_engine.files.blacklist import load_binary, load_text
 from lane_engine.files.policy import load_policy
+from lane_engine.times import lane_datetime
 
 #: Transaction type the lane's purchases use (composite purchase), part of the TAC input.
 COMPOSITE_PURCHASE = 0x09
@@ -84,7 +84,8 @@ def record_verifier(audit: AuditSettings) -> RecordVerifier:
             trans_type=COMPOSITE_PURCHASE,
             terminal_number=bytes.fromhex(record.psam_terminal_number),
             terminal_trans_serial=record.terminal_trans_serial,
-            transaction_time=dt.datetime.fromisoformat(record.transaction_time),
+            # The card signed its lane local time, without a zone.
+            transaction_time=lane_datetime(record.transaction_time).replace(tzinfo=None),
             tac=bytes.fromhex(record.tac),
         )
         return verifier.is_genuine(reported)

@@ -9,7 +9,14 @@ from __future__ import annotations
 import asyncio
 import random
 
-from lane_engine.aio.bus import EventBus, LaneEvent, RsuConnected, RsuDisconnected
+from lane_engine.aio.bus import (
+    CentreUpdate,
+    EventBus,
+    JournalFailed,
+    LaneEvent,
+    RsuConnected,
+    RsuDisconnected,
+)
 from lane_engine.aio.clock import Clock, Random, Sleep, SystemClock
 from lane_engine.aio.committer import GroupCommitter
 from lane_engine.aio.connection import LaneRunner
@@ -24,24 +31,12 @@ from lane_engine.errors import LaneError
 from lane_engine.journal import JournalFilter, SqliteJournal
 from lane_engine.station import centre
 from lane_engine.station.mqtt import MqttLink, Topics
+from lane_engine.times import iso_time
 
 #: How many of the newest journal entries are read to resume each lane's transaction counter.
 _RESUME_WINDOW = 1000
 #: The events after which a lane's status topic is published again.
 _STATUS_EVENTS = frozenset({RsuConnected, RsuDisconnected, RsuReady, RsuFaulted})
-
-
-class CentreUpdate:
-    """Event (plaza-wide, lane None): data from the centre was applied or refused."""
-
-    __slots__ = ("applied", "detail", "kind", "version")
-
-    def __init__(self, kind: str, applied: bool, version: str, detail: str = "") -> None:
-        self.kind, self.applied, self.version, self.detail = kind, applied, version, detail
-
-    def __repr__(self) -> str:
-        state = "applied" if self.applied else "refused"
-        return f"CentreUpdate({self.kind} {self.version} {state} {self.detail})".rstrip()
 
 
 class Plaza:
@@ -86,7 +81,7 @@ class Plaza:
         try:
             counters = self._recover(journal)
             committer = GroupCommitter(journal, on_commit=self._committed,
-                                       on_failure=self._failed)
+                                       on_failure=self._journal_failed)
             if config.mqtt is not None:
                 self.link = MqttLink(
                     config.mqtt, Topics(config.network, config.station), config.client_id,
@@ -132,6 +127,10 @@ class Plaza:
             await work  # type: ignore[misc]
         except Exception as exc:  # one lane's fault stops the plaza, reported by run()
             self._failed(exc)
+
+    def _journal_failed(self, exc: BaseException) -> None:
+        self.bus.publish(LaneEvent(None, self.clock.time(), JournalFailed(str(exc))))
+        self._failed(exc)
 
     def _failed(self, exc: BaseException) -> None:
         if self.failure is None:
@@ -183,7 +182,7 @@ class Plaza:
             "policy_version": data.policy.version,
             "fee_table_version": str(data.fees.version),
             "blacklist_version": data.blacklist.version,
-            "at": round(self.clock.time(), 3),
+            "at": iso_time(self.clock.time()),
         }
 
     def _publish_status(self, lane: int) -> None:

@@ -8,10 +8,10 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from lane_engine import times
 from lane_engine.cli.args import Parser, run_command
 from lane_engine.cli.args import UsageError as UsageError  # still importable from here
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
@@ -24,21 +24,19 @@ from lane_engine.journal.store import SqliteJournal
 DEFAULT_JOURNAL = Path("var/journal.sqlite3")
 
 EPILOG = """\
-times: ISO-8601 (2024-05-01, 2024-05-01T08:00, 2024-05-01T08:00+08:00; local time when no
-offset is given) or UNIX seconds. Times are when the journal recorded the transaction.
+times: ISO 8601 (2024-05-01, 2024-05-01T08:00, 2024-05-01T08:00:00+08:00; the lane's time
+zone, UTC+8, when no offset is given) or UNIX seconds: any time the lane printed (a record's
+transaction_time, a listed or exported time) can be pasted. The journal selects by when it
+recorded the transaction.
 exit status: 0 ok, 1 journal error (missing, unreadable, not found), 2 bad arguments."""
 
 
 def parse_time(text: str) -> float:
-    """ISO-8601 (naive = local time) or UNIX seconds, as UNIX seconds."""
+    """A `--since`/`--until` time (`lane_engine.times.parse_time`), as UNIX seconds."""
     try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text).astimezone().timestamp()
+        return times.parse_time(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a time: {text!r}") from exc
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_reason(text: str) -> ReasonCode:
@@ -132,7 +130,7 @@ def _selection(args: argparse.Namespace) -> JournalFilter:
 
 
 def _when(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
+    return times.iso_time(seconds, "seconds")
 
 
 def _print_entries(entries: Iterable[JournalEntry], out: TextIO) -> None:

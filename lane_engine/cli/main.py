@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 
-from lane_engine.aio.bus import EventBus, LaneEvent
+from lane_engine.aio.bus import EventBus
+from lane_engine.aio.event_log import EventLog
 from lane_engine.aio.plaza import run_plaza
 from lane_engine.cli.args import Parser, UsageError, run_command
 from lane_engine.cli.blacklist import add_blacklist_parser, run_blacklist
@@ -25,8 +26,10 @@ from lane_engine.cli.fees import add_fees_parser, run_fees
 from lane_engine.cli.journal import main as journal_main
 from lane_engine.cli.status import status_report
 from lane_engine.config import DEFAULT_JOURNAL, PlazaConfig
+from lane_engine.errors import LaneError
 from lane_engine.files.config import load_config
 from lane_engine.files.policy import load_policy
+from lane_engine.logfmt import LOG_FORMATS, configure_logging, log_event
 
 log = logging.getLogger("lane_engine")
 
@@ -61,7 +64,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                      help="plaza configuration (TOML, see examples/lane.toml)")
     run.add_argument("--log-level", default="info",
                      choices=["debug", "info", "warning", "error"],
-                     help="what is logged on stderr (default info: every lane event)")
+                     help="what is logged on stderr: debug every step and frame, info (default) "
+                          "what the lanes did, warning faults, error money or data at risk")
+    run.add_argument("--log-format", default="text", choices=LOG_FORMATS,
+                     help="text (default): key=value lines; json: one JSON object per line")
     commands.add_parser("journal", help="read the journal (see `journal --help`)",
                         add_help=False)
     status = commands.add_parser(
@@ -112,7 +118,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_blacklist(args)
     if args.command == "policy":
         return _policy_check(args.file)
-    return _run(load_config(args.config), args.log_level)
+    return _run(load_config(args.config), args.log_level, args.log_format)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -138,10 +144,13 @@ def _policy_check(path: Path) -> int:
     return 0
 
 
-def _run(config: PlazaConfig, level: str) -> int:
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(_serve(config))
+def _run(config: PlazaConfig, level: str, log_format: str) -> int:
+    configure_logging(level, log_format)
+    try:
+        asyncio.run(_serve(config))
+    except LaneError as exc:
+        log_event(log, logging.ERROR, "plaza_failed", error=str(exc))
+        return 1
     return 0
 
 
@@ -151,13 +160,8 @@ async def _serve(config: PlazaConfig) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     bus = EventBus()
-    bus.subscribe(_log_event)
-    log.info("plaza %s/%s (%s): %d lane(s), journal %s", config.network, config.station,
-             config.name, len(config.lanes), config.journal)
+    bus.subscribe(EventLog(log))
+    log_event(log, logging.INFO, "plaza_started", plaza=f"{config.network}/{config.station}",
+              name=config.name or None, lanes=len(config.lanes), journal=str(config.journal))
     await run_plaza(config, stop=stop, bus=bus)
-    log.info("stopped")
-
-
-def _log_event(event: LaneEvent) -> None:
-    where = "plaza" if event.lane is None else f"lane {event.lane}"
-    log.info("%s: %r", where, event.event)
+    log_event(log, logging.INFO, "plaza_stopped")

@@ -6,11 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from lane_engine.errors import ConfigError
+from lane_engine.times import LANE_TIME_ZONE, iso_time, lane_datetime
 from protocols.frames import LaneMode
-
-#: The lane's local time zone for BCD date-times and record times (our decision: China, UTC+8,
-#: no daylight saving; the RSU and the cards expect local wall-clock time).
-LANE_TIME_ZONE = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 def lane_local_time(now: float) -> dt.datetime:
@@ -19,8 +16,9 @@ def lane_local_time(now: float) -> dt.datetime:
 
 
 class LocalSecond:
-    """The lane local time of one second, as a date-time, its date and its record text
-    (`isoformat`); `at` works them out once per second (a vehicle's frames share most seconds)."""
+    """The lane local time of one second, as a naive date-time (what the card is sent), its date
+    and its record text (`iso_time`, with the offset); `at` works them out once per second (a
+    vehicle's frames share most seconds)."""
 
     __slots__ = ("date", "second", "text", "time")
 
@@ -35,14 +33,15 @@ class LocalSecond:
         second = int(now)
         if second != self.second:
             self.time = local = lane_local_time(second)
-            self.second, self.date, self.text = second, local.date(), local.isoformat()
+            self.second, self.date = second, local.date()
+            self.text = iso_time(second, "seconds")
         return self
 
 
-def lane_unix_time(local: str) -> int:
-    """The UNIX seconds of a lane local time written as `lane_local_time(now).isoformat()`
-    (ValueError when `local` is not such a time)."""
-    return int(dt.datetime.fromisoformat(local).replace(tzinfo=LANE_TIME_ZONE).timestamp())
+def lane_unix_time(text: str) -> int:
+    """The UNIX seconds of a record time (`LocalSecond.text`; one without an offset is lane
+    local time). ValueError when `text` is not such a time."""
+    return int(lane_datetime(text).timestamp())
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,9 @@
-"""Journal entries as JSON Lines or CSV, written to a stream the caller opened."""
+"""Journal entries as JSON Lines or CSV, written to a stream the caller opened.
+
+Times are ISO 8601 with the lane's offset (`lane_engine.times.iso_time`). In CSV a yes/no field
+is `true`/`false`, a missing value (`tac_verified` without an audit, `journal_duplicate_of`) is
+empty and a list (`flags`) is its codes joined by `;`, empty when there are none.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,9 @@ from typing import Any, TextIO
 from lane_engine.core.outcomes import TransactionRecord
 from lane_engine.journal.api import JournalEntry
 from lane_engine.journal.codec import record_to_dict
+from lane_engine.times import iso_time
+
+__all__ = ["JOURNAL_COLUMNS", "entry_to_dict", "write_csv", "write_jsonl"]
 
 #: Bookkeeping columns after the record's own fields (prefixed so they never clash with one).
 JOURNAL_COLUMNS = (
@@ -26,8 +34,8 @@ def entry_to_dict(entry: JournalEntry) -> dict[str, Any]:
     return {
         **record_to_dict(entry.record),
         "journal_state": entry.state.value,
-        "journal_opened_at": entry.opened_at,
-        "journal_recorded_at": entry.recorded_at,
+        "journal_opened_at": iso_time(entry.opened_at),
+        "journal_recorded_at": iso_time(entry.recorded_at),
         "journal_duplicate_of": entry.duplicate_of,
     }
 
@@ -49,8 +57,17 @@ def write_csv(entries: Iterable[JournalEntry], stream: TextIO) -> int:
     writer.writeheader()
     count = 0
     for entry in entries:
-        row = entry_to_dict(entry)
-        # Lists (e.g. flags) go in as JSON so that a reader can parse them back.
-        writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()})
+        writer.writerow({k: _csv_value(v) for k, v in entry_to_dict(entry).items()})
         count += 1
     return count
+
+
+def _csv_value(value: Any) -> Any:
+    """A field as a spreadsheet reads it (see the module's docstring)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(item) for item in value)
+    return value

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from typing import TextIO
 
 from lane_engine.cli.args import run_command
 from lane_engine.config import MqttSettings
+from lane_engine.logfmt import configure_logging
 from rsu_sim.cli.main import FAILURES, positive_int
 from rsu_sim.plaza.run import EdgeTally, arrivals_of, run_plaza_against_sim
 from rsu_sim.plaza.setup import exit_plaza_scenario, prepare_run
@@ -163,8 +163,7 @@ async def _demo(args: argparse.Namespace, out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; exit status 0 (audit clean), 1 (audit found problems), 2 (could not run)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.ERROR, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("error")
     try:
         return run_command("demo", lambda: asyncio.run(_demo(args, sys.stdout)),
                            failures=FAILURES, failure_status=2)

@@ -16,6 +16,7 @@ from keys.errors import KeysError
 from keys.keyset import KeySet
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.journal import EntryState, JournalEntry
+from lane_engine.times import lane_datetime
 from protocols.frames import TransType
 from rsu_sim.results.files import CardLogEntry, CardState
 
@@ -62,13 +63,19 @@ def intended_amount(record: TransactionRecord) -> int:
     return record.discounted_fee
 
 
+def card_time(text: str) -> dt.datetime:
+    """A record's or a card log's purchase time as the card keeps it: lane local, no zone (a
+    record's time carries its offset, a card's does not)."""
+    return lane_datetime(text).replace(tzinfo=None)
+
+
 def _tac_genuine(verifier: TacVerifier, card: CardState, *, amount: int, terminal: str,
                  serial: int, when: str, tac: str, key_version: int, alg: int) -> bool:
     try:
         return verifier.is_genuine(ReportedTransaction(
             bytes.fromhex(card.issuer_code), bytes.fromhex(card.card_number[4:]), card.network,
             key_version, Algorithm(alg), amount, TransType.COMPOSITE_PURCHASE,
-            bytes.fromhex(terminal), serial, dt.datetime.fromisoformat(when), bytes.fromhex(tac),
+            bytes.fromhex(terminal), serial, card_time(when), bytes.fromhex(tac),
         ))
     except (KeysError, ValueError):
         return False
@@ -88,9 +95,12 @@ class _Reconciler:
              ) -> CardLogEntry | None:
         """The card log entry this record's purchase is: by CTC when the record knows it, else
         by purchase time and amount; the purchase time must agree either way."""
-        when = record.transaction_time
+        try:
+            when = card_time(record.transaction_time)
+        except ValueError:
+            return None
         for entry in card.log:
-            if entry.transaction_time != when:
+            if card_time(entry.transaction_time) != when:
                 continue
             if record.ctc >= 0 and entry.ctc == record.ctc:
                 return entry

@@ -21,6 +21,7 @@ from keys.keyset import KeySet
 from keys.keyset_file import load_key_set, write_key_set
 from lane_engine.errors import LaneError
 from lane_engine.journal import EntryState, Journal, JournalEntry, SqliteJournal
+from lane_engine.times import LANE_TIME_ZONE
 from rsu_sim.errors import OutputError
 from rsu_sim.model.obu import Fleet
 from rsu_sim.model.population import CardPopulation
@@ -42,7 +43,7 @@ class CardLogEntry:
     trans_type: int
     terminal_number: str  # hex
     terminal_trans_serial: int
-    transaction_time: str  # ISO-8601, lane local time
+    transaction_time: str  # ISO 8601 with the lane's offset (the card keeps lane local time)
     tac: str  # hex
     balance_after: int
     record: str  # hex of the 0019 committed
@@ -92,7 +93,8 @@ def final_cards(fleet: Fleet, population: CardPopulation) -> list[CardState]:
             continue
         log = tuple(
             CardLogEntry(e.ctc, e.amount, e.trans_type, e.terminal_number.hex(),
-                         e.terminal_trans_serial, e.transaction_time.isoformat(), e.tac.hex(),
+                         e.terminal_trans_serial,
+                         e.transaction_time.replace(tzinfo=LANE_TIME_ZONE).isoformat(), e.tac.hex(),
                          e.balance_after, e.record.hex())
             for _, e in sorted(card.log.items())
         )

@@ -15,13 +15,15 @@ import pytest
 from lane_engine.cli.journal import main, parse_time
 from lane_engine.core.outcomes import ReasonCode
 from lane_engine.journal import SqliteJournal
+from lane_engine.times import iso_time
 from tests.lane_engine.journal.journal_records import debited, intent, refusal
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def run(*args: str, cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "lane_engine.journal", *args],
         capture_output=True,
@@ -76,6 +78,27 @@ def test_list_by_time(journal_path: Path) -> None:
     assert future.returncode == 0 and len(future.stdout.splitlines()) == 1
     past = run("list", "--journal", str(journal_path), "--since", "2000-01-01T00:00+08:00")
     assert len(past.stdout.splitlines()) == 6
+
+
+def test_since_takes_a_time_copied_from_a_record_or_a_listing(tmp_path: Path) -> None:
+    """Records, listings and exports print lane times with their offset; pasted into --since
+    they select from that moment on, whatever the machine's own time zone."""
+    path, now = tmp_path / "journal.sqlite3", [0.0]
+    with SqliteJournal(path, clock=lambda: now[0]) as journal:
+        for n, at in ((1, 1_714_521_600), (2, 1_714_525_200)):
+            now[0] = at + 0.25  # recorded a quarter of a second after the purchase
+            record = debited(n, transaction_time=iso_time(at, "seconds"))
+            journal.open_intent(intent(n))
+            journal.close(record)
+    second = json.loads(run("show", "L01-000002", "--journal", str(path)).stdout)
+    assert second["transaction_time"] == "2024-05-01T09:00:00+08:00"
+    for text in (second["transaction_time"], second["journal_recorded_at"],
+                 "2024-05-01T09:00:00", "2024-05-01T01:00:00Z"):
+        done = run("list", "--journal", str(path), "--since", text,
+                   env={"TZ": "America/New_York"})
+        assert [row.split()[1] for row in done.stdout.splitlines()[1:]] == ["L01-000002"], text
+    listed = run("list", "--journal", str(path)).stdout.splitlines()[2].split()[0]
+    assert listed == "2024-05-01T09:00:00+08:00"
 
 
 def test_show_prints_the_record_as_json(journal_path: Path) -> None:
