@@ -32,10 +32,14 @@ test: $(STAMP) broker lint
 demo: $(STAMP)
 	$(BIN)/python -m rsu_sim.plaza.demo
 
+# Fails when a benchmark fails or a judged target is missed; `make bench SAVE=1` also saves the
+# run under benchmarks/results/ (otherwise the report stays in the untracked var/bench/).
+BENCH_OUT := var/bench
 bench: $(STAMP)
+	mkdir -p $(BENCH_OUT)
 	$(BIN)/python -m pytest benchmarks/ --benchmark-only -q -p no:cacheprovider \
-	  --benchmark-max-time=0.3 --benchmark-json=benchmarks/results/raw.json
-	$(BIN)/python -m benchmarks.report benchmarks/results/raw.json
+	  --benchmark-max-time=0.3 --benchmark-json=$(BENCH_OUT)/raw.json
+	$(BIN)/python -m benchmarks.report $(BENCH_OUT)/raw.json --out $(BENCH_OUT) $(if $(SAVE),--save)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

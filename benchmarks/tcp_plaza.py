@@ -98,6 +98,7 @@ class EdgeWindow:
             "decision_ms_p99": percentile(ordered, 0.99) * 1e3 if ordered else None,
             "decision_ms_max": ordered[-1] * 1e3 if ordered else None,
             "decision_samples": len(ordered),
+            "decision_ms_samples": [round(x * 1e3, 3) for x in self.latencies_s],
         }
 
 
@@ -129,10 +130,65 @@ async def _measure(plaza: asyncio.Task[None], window: EdgeWindow, warmup_s: floa
         raise RuntimeError("the plaza stopped inside the measuring window")
 
 
+class Helper:
+    """A `benchmarks.disk_probe` process beside the run: started, ready, stopped on stdin close."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = args
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Helper:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.disk_probe", *self.args, cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        assert self.process.stdout is not None
+        ready = await asyncio.wait_for(self.process.stdout.readline(), 60)
+        if ready.strip() != b"ready":
+            raise RuntimeError(f"disk_probe {self.args[0]} did not start")
+        return self
+
+    async def stop(self) -> bytes:
+        """Close its stdin and return what it printed after `ready`."""
+        process = self.process
+        assert process is not None and process.stdin is not None and process.stdout is not None
+        process.stdin.close()
+        out = await asyncio.wait_for(process.stdout.read(), 60)
+        await process.wait()
+        return out
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.returncode is None:
+            await self.stop()
+
+
+def fsync_figures(out: bytes) -> dict[str, Any]:
+    """p50 / p99 of the probe's fsync latencies."""
+    latencies = sorted(json.loads(out.decode().strip().splitlines()[-1])["fsync_ms"])
+    if not latencies:
+        return {}
+    return {"fsync_ms_p50": percentile(latencies, 0.50),
+            "fsync_ms_p99": percentile(latencies, 0.99), "fsync_samples": len(latencies)}
+
+
 async def scripted_run(directory: Path, *, lanes: int, warmup_s: float, window_s: float,
-                       offered_tps: float = 0.0) -> dict[str, Any]:
+                       offered_tps: float = 0.0, load_cpu: int | None = None
+                       ) -> dict[str, Any]:
     """`lanes` exit lanes against the scripted RSU process, as fast as they answer or at
-    `offered_tps` vehicles per second over all lanes; figures of the window."""
+    `offered_tps` vehicles per second over all lanes; figures of the window, with the disk's
+    fsync latency measured beside it (same directory) and, with `load_cpu`, the machine loaded
+    by that many busy processes and a writer that fsyncs."""
+    if load_cpu is None:
+        return await _scripted_run(directory, lanes=lanes, warmup_s=warmup_s,
+                                   window_s=window_s, offered_tps=offered_tps)
+    async with Helper("load", str(directory), "--cpu", str(load_cpu)):
+        figures = await _scripted_run(directory, lanes=lanes, warmup_s=warmup_s,
+                                      window_s=window_s, offered_tps=offered_tps)
+    figures["load_cpu_processes"] = load_cpu
+    return figures
+
+
+async def _scripted_run(directory: Path, *, lanes: int, warmup_s: float, window_s: float,
+                        offered_tps: float) -> dict[str, Any]:
     prepared = prepare_run(exit_plaza_scenario(1, vehicles=10), directory, now=time.time())
     entries = priced_entries(prepared, SCRIPTED_ENTRIES)
     rsu = await asyncio.create_subprocess_exec(
@@ -155,7 +211,9 @@ async def scripted_run(directory: Path, *, lanes: int, warmup_s: float, window_s
         bus.subscribe(window)
         plaza = asyncio.create_task(run_plaza(config, stop=stop, bus=bus))
         try:
-            await _measure(plaza, window, warmup_s, window_s)
+            async with Helper("probe", str(directory)) as probe:
+                await _measure(plaza, window, warmup_s, window_s)
+                fsync = fsync_figures(await probe.stop())
         finally:
             stop.set()
             await plaza
@@ -166,7 +224,7 @@ async def scripted_run(directory: Path, *, lanes: int, warmup_s: float, window_s
     figures = window.figures()
     rsu_side = json.loads(seen.decode().strip().splitlines()[-1])
     figures.update({f"rsu_{k}": v for k, v in rsu_side.items()}, lanes=lanes,
-                   entries=len(entries), offered_tps=offered_tps or None)
+                   entries=len(entries), offered_tps=offered_tps or None, **fsync)
     return figures
 
 
