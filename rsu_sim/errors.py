@@ -41,3 +41,7 @@ class OutputError(SimError):
 
 class ServeError(SimError):
     """The TCP server cannot run: a port cannot be bound, or the arguments do not fit."""
+
+
+class WorldError(SimError):
+    """A served world's directory cannot be created, read or continued as asked."""

@@ -46,6 +46,21 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(text, str(path))
 
 
+def scenario_source(name: str) -> tuple[str, str]:
+    """(label, TOML text) of a scenario named on a command line: a file when `name` looks like
+    a path or is one, else a packaged scenario."""
+    if name.endswith(".toml") or "/" in name or Path(name).is_file():
+        try:
+            return name, Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"cannot read: {exc}", file=name) from exc
+    resource = resources.files("rsu_sim") / "scenarios" / f"{name}.toml"
+    try:
+        return f"rsu_sim/scenarios/{name}.toml", resource.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"no packaged scenario {name!r}", file=f"{name}.toml") from exc
+
+
 def load_packaged_scenario(name: str) -> Scenario:
     """One of the scenarios shipped in `rsu_sim/scenarios` (e.g. ``"mixed"``)."""
     resource = resources.files("rsu_sim") / "scenarios" / f"{name}.toml"

@@ -14,6 +14,7 @@ from pathlib import Path
 from keys.errors import KeysError
 from lane_engine.cli.args import run_command
 from lane_engine.errors import LaneError
+from lane_engine.journal import JournalEntry
 from rsu_sim.errors import SimError
 from rsu_sim.harness import (
     JournalMode,
@@ -25,6 +26,8 @@ from rsu_sim.harness import (
 from rsu_sim.model.scenario import Scenario, mixed_scenario
 from rsu_sim.results.audit import audit
 from rsu_sim.results.files import DEFAULT_DIR, load_run
+from rsu_sim.results.lane_records import load_journal, load_records
+from rsu_sim.results.served import is_served, load_served
 from rsu_sim.scenario_file import load_packaged_scenario, load_scenario
 
 EXAMPLES = """\
@@ -35,6 +38,7 @@ examples:
   rsu-sim audit                                 reconcile the last run in ./var/sim
   rsu-sim audit --dir var/sim7
   rsu-sim serve --help                          RSUs on TCP for a real lane engine
+  rsu-sim audit --dir var/serve --journal var/journal.sqlite3   a served world and its lane
 """
 
 
@@ -99,13 +103,25 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
         "audit", help="reconcile a run's journal with its simulated cards",
         description="Check that every committed purchase on a card is journaled once, that the "
                     "journal names no purchase the card did not make, that every TAC verifies "
-                    "under the issuer keys and that every balance adds up. Exit 1 on any "
-                    "mismatch.")
+                    "under the issuer keys, that every balance adds up and that no PSAM "
+                    "terminal serial was used twice. DIR is a `rsu-sim run` directory or a "
+                    "served world (`rsu-sim serve --out DIR`); for a served world give the "
+                    "lane's records (--journal or --records), else the cards are checked "
+                    "alone. Exit 1 on any mismatch.")
     check.add_argument("--dir", type=Path, default=DEFAULT_DIR, metavar="DIR",
                        help=f"the run's output directory (default {DEFAULT_DIR})")
+    records = check.add_mutually_exclusive_group()
+    records.add_argument("--journal", type=Path, metavar="PATH",
+                         help="this project's lane journal (default for a run: DIR's own)")
+    records.add_argument("--records", type=Path, metavar="FILE",
+                         help="any lane's records as JSON Lines (see the README)")
 
-    serve = commands.add_parser("serve", help="serve simulated RSUs over TCP",
-                                description="Serve each scenario lane's RSU on its TCP port.")
+    serve = commands.add_parser(
+        "serve", help="serve simulated RSUs over TCP, in a durable world",
+        description="Serve each scenario lane's RSU on its TCP port. The world (keys, cards, "
+                    "card logs, PSAM serials) lives under --out and is written before the "
+                    "frame that reports it leaves; started again on the same --out, the same "
+                    "world goes on.")
     if with_serve:
         _add_serve_arguments(serve)
     return parser
@@ -113,7 +129,7 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
 
 def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     try:
-        from rsu_sim.server.server import add_serve_arguments
+        from rsu_sim.cli.serve import add_serve_arguments
     except ImportError:
         return  # the server module is not installed; `serve` says so when run
     add_serve_arguments(parser)
@@ -132,16 +148,32 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lane_records(args: argparse.Namespace) -> tuple[JournalEntry, ...] | None:
+    if args.journal is not None:
+        return load_journal(args.journal)
+    if args.records is not None:
+        return load_records(args.records)
+    return None
+
+
 def _audit(args: argparse.Namespace) -> int:
-    run = load_run(args.dir)
-    report = audit(run.journal, run.cards, run.key_set)
+    if is_served(args.dir):
+        world = load_served(args.dir)
+        report = audit(_lane_records(args), world.cards, world.key_set, world.reserved_serials)
+        killed = sum(1 for session in world.sessions if session.ended_at is None)
+        report.counts["serve sessions"] = len(world.sessions)
+        report.counts["serve sessions that did not stop cleanly"] = killed
+    else:
+        run = load_run(args.dir)
+        journal = _lane_records(args)
+        report = audit(run.journal if journal is None else journal, run.cards, run.key_set)
     print(report.render())
     return 0 if report.clean else 1
 
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        from rsu_sim.server.server import run_serve
+        from rsu_sim.cli.serve import run_serve
     except ImportError as exc:
         raise SimError(f"serve is not available: {exc}") from exc
     return int(run_serve(args))

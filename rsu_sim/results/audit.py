@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from keys.ciphers import Algorithm
@@ -82,11 +82,13 @@ def _tac_genuine(verifier: TacVerifier, card: CardState, *, amount: int, termina
 
 
 class _Reconciler:
-    def __init__(self, cards: Iterable[CardState], key_set: KeySet) -> None:
+    def __init__(self, cards: Iterable[CardState], key_set: KeySet, with_records: bool) -> None:
         self.cards = {card.card_number: card for card in cards}
         self.verifier = TacVerifier(key_set)
         self.report = AuditReport()
+        self.with_records = with_records
         self.claimed: dict[tuple[str, int], str] = {}  # (card, ctc) -> transaction id
+        self.serials: dict[tuple[str, int], tuple[str, int]] = {}  # (terminal, serial) -> card
 
     def problem(self, text: str) -> None:
         self.report.problems.append(text)
@@ -169,7 +171,8 @@ class _Reconciler:
         spent = 0
         for entry in card.log:
             spent += entry.amount
-            if (card.card_number, entry.ctc) not in self.claimed:
+            self.serial_used(card, entry)
+            if self.with_records and (card.card_number, entry.ctc) not in self.claimed:
                 self.problem(f"card {card.card_number} CTC {entry.ctc}: committed {entry.amount}"
                              f" fen at {entry.transaction_time}, missing from the journal")
             if _tac_genuine(self.verifier, card, amount=entry.amount,
@@ -189,13 +192,36 @@ class _Reconciler:
         counts["cards"] += 1
         counts["card purchases"] += len(card.log)
 
+    def serial_used(self, card: CardState, entry: CardLogEntry) -> None:
+        key = (entry.terminal_number, entry.terminal_trans_serial)
+        holder = self.serials.get(key)
+        if holder is not None:
+            self.problem(f"PSAM {entry.terminal_number} serial {entry.terminal_trans_serial} "
+                         f"used twice: card {holder[0]} CTC {holder[1]} and card "
+                         f"{card.card_number} CTC {entry.ctc}")
+            return
+        self.serials[key] = (card.card_number, entry.ctc)
 
-def audit(journal: Sequence[JournalEntry], cards: Sequence[CardState], key_set: KeySet
-          ) -> AuditReport:
-    """Reconcile journal records with the cards' transaction logs, TACs and balances."""
-    rec = _Reconciler(cards, key_set)
+    def serials_reserved(self, reserved: Mapping[str, int]) -> None:
+        """Every serial on a card lies below what its PSAM had made durable: a restart can
+        never hand it out again."""
+        for (terminal, serial), (card, ctc) in sorted(self.serials.items()):
+            limit = reserved.get(terminal)
+            if limit is None or serial >= limit:
+                self.problem(f"card {card} CTC {ctc}: PSAM {terminal} serial {serial} is not "
+                             f"below the serials it reserved ({limit}): it could be reused")
+        self.report.counts["terminal serials, each used once"] = len(self.serials)
+
+
+def audit(journal: Sequence[JournalEntry] | None, cards: Sequence[CardState], key_set: KeySet,
+          reserved_serials: Mapping[str, int] | None = None) -> AuditReport:
+    """Reconcile journal records with the cards' transaction logs, TACs and balances, and check
+    that no PSAM terminal serial was used twice. Without a journal (None: a served world whose
+    lane's records were not given) the cards are checked on their own. `reserved_serials`
+    (a served world's) also checks each serial against what its PSAM had reserved."""
+    rec = _Reconciler(cards, key_set, journal is not None)
     counts = rec.report.counts
-    for entry in journal:
+    for entry in journal or ():
         record = entry.record
         if entry.state is EntryState.DUPLICATE:
             counts["duplicate closes (twins of a journaled debit)"] += 1
@@ -209,4 +235,8 @@ def audit(journal: Sequence[JournalEntry], cards: Sequence[CardState], key_set: 
             rec.not_charged(record)
     for card in cards:
         rec.card_checks(card)
+    if reserved_serials is not None:
+        rec.serials_reserved(reserved_serials)
+    if journal is None:
+        counts["lane records not given: card logs checked alone"] = 1
     return rec.report

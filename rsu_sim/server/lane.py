@@ -20,13 +20,14 @@ from protocols.errors import FrameError
 from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import UnknownFrame
 from protocols.stream import Rejected, StreamDecoder, StreamItem
-from rsu_sim.errors import ServeError
+from rsu_sim.errors import ServeError, WorldError
 from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, SendFrame
 from rsu_sim.model.scenario import Fault, FaultMix
 from rsu_sim.model.streams import VehicleArrival
 from rsu_sim.server.frame_log import Direction, FrameLog, ServeSummary
 from rsu_sim.site.devices import corrupt, pass_faults
 from rsu_sim.site.served import Site, SiteLane
+from rsu_sim.world.durable import DurableWorld
 
 logger = logging.getLogger("rsu_sim.server.server")
 
@@ -71,7 +72,9 @@ class LaneServer:
     """One lane's RSU on its own TCP port, for one lane connection at a time."""
 
     def __init__(self, lane: SiteLane, site: Site, clock: RealTimeClock, log: FrameLog,
-                 summary: ServeSummary, on_pass_ended: Callable[[PassEnded], None]) -> None:
+                 summary: ServeSummary, on_pass_ended: Callable[[PassEnded], None],
+                 world: DurableWorld | None = None,
+                 on_failure: Callable[[BaseException], None] | None = None) -> None:
         self.lane_id = lane.spec.lane_id
         self.rsu = lane.rsu
         self.initialised = asyncio.Event()
@@ -82,6 +85,9 @@ class LaneServer:
         self._log = log
         self._summary = summary
         self._on_pass_ended = on_pass_ended
+        self._world = world
+        self._on_failure = on_failure
+        self._failed = False
         self._loop = asyncio.get_running_loop()
         self._conn: _Connection | None = None
         self._server: asyncio.Server | None = None
@@ -207,22 +213,48 @@ class LaneServer:
             self.disconnected("RSU restart (fault)")
         now = self._clock.now()
         obu = self._site.fleet.obu(arrival.vehicle)
+        if self._world is not None:
+            self._world.watch(obu)
         faults = pass_faults(arrival, self._site.scenario, self._rng)
         self._apply(self.rsu.vehicle_arrived(now, obu, now + arrival.dwell_s, faults))
 
     # ------------------------------------------------------------ effects and timers
 
     def _apply(self, effects: list[RsuEffect]) -> None:
+        synced = False
         for effect in effects:
             if isinstance(effect, SendFrame):
-                self._send(effect)
+                if not synced:
+                    synced = self._durable()
+                if synced:
+                    self._send(effect)
             elif isinstance(effect, PassEnded):
+                if self._world is not None and self._durable():
+                    self._world.release(effect.vehicle_id)
                 self._summary.ended[effect.how] += 1
                 self._on_pass_ended(effect)
             elif isinstance(effect, LaneFrameRejected):
                 self._log.note(self.lane_id, f"RX {type(effect.frame).__name__} ignored: "
                                              f"{effect.detail}")
         self._reschedule()
+
+    def _durable(self) -> bool:
+        """Write what the world changed before a frame reports it; False (and the run stops)
+        when the world file cannot be written: no frame may report what is not durable."""
+        if self._world is None:
+            return True
+        if self._failed:
+            return False
+        try:
+            self._world.sync()
+        except WorldError as exc:
+            self._failed = True
+            self._log.note(self.lane_id, f"world not written, serving stops: {exc}")
+            logger.error("lane %s: %s", self.lane_id, exc)
+            if self._on_failure is not None:
+                self._on_failure(exc)
+            return False
+        return True
 
     def _send(self, sent: SendFrame) -> None:
         conn = self._conn

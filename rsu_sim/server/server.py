@@ -12,28 +12,23 @@ connection does, what the RSU does without a lane, and the gap that keeps frames
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import enum
 import inspect
 import logging
-import signal
-import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from keys.errors import KeysError
-from rsu_sim.errors import ServeError, SimError
+from rsu_sim.errors import ServeError
 from rsu_sim.model.rsu_effects import PassEnded
-from rsu_sim.model.scenario import Scenario, rebase_start
+from rsu_sim.model.scenario import Scenario
 from rsu_sim.model.streams import VehicleArrival
-from rsu_sim.scenario_file import load_packaged_scenario, load_scenario
 from rsu_sim.server.frame_log import FrameLog, ServeSummary
 from rsu_sim.server.lane import FRAME_GAP_S, LaneServer, RealTimeClock
 from rsu_sim.site.served import Site, build_site
+from rsu_sim.world.durable import DurableWorld
 
 logger = logging.getLogger(__name__)
 
@@ -84,20 +79,30 @@ class _Run:
     """One `serve` run: the lanes, the traffic feeder and when to stop."""
 
     def __init__(self, site: Site, log: FrameLog, stop: asyncio.Event,
-                 vehicles: int | None) -> None:
+                 vehicles: int | None, world: DurableWorld | None = None) -> None:
         self.site = site
         self.log = log
         self.stop = stop
+        self.world = world
+        self.failure: BaseException | None = None
         self.summary = ServeSummary()
         arrivals = site.traffic.arrivals
         self.arrivals: Sequence[VehicleArrival] = (
             arrivals if vehicles is None else arrivals[:vehicles])
+        #: arrivals an earlier run on the same world fed already: this run goes on after them
+        self.first = 0 if world is None else min(world.arrivals_fed, len(self.arrivals))
         self.all_fed = False
         clock = RealTimeClock(asyncio.get_running_loop())
         self.lanes = {
-            lane.spec.lane_id: LaneServer(lane, site, clock, log, self.summary, self._pass_ended)
+            lane.spec.lane_id: LaneServer(lane, site, clock, log, self.summary, self._pass_ended,
+                                          world, self._failed)
             for lane in site.lanes
         }
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.failure is None:
+            self.failure = exc
+        self.stop.set()
 
     def _pass_ended(self, _: PassEnded) -> None:
         self._maybe_done()
@@ -124,17 +129,22 @@ class _Run:
     async def feed_traffic(self, start: StartTraffic, speed: float) -> None:
         """Feed the arrivals to their lanes at their (sped-up) times, then wait for the end."""
         await self._traffic_may_start(start)
-        self.log.note("-", f"traffic starts: {len(self.arrivals)} arrivals, speed {speed:g}")
+        left = self.arrivals[self.first:]
+        resumed = f", going on after the {self.first} fed before" if self.first else ""
+        self.log.note("-", f"traffic starts: {len(left)} arrivals, speed {speed:g}{resumed}")
         loop = asyncio.get_running_loop()
         t0 = loop.time()
+        base = left[0].time if self.first and left else 0.0
         seen: set[int] = set()
-        for arrival in self.arrivals:
-            delay = t0 + arrival_offset_s(arrival.time, speed) - loop.time()
+        for index, arrival in enumerate(left, start=self.first + 1):
+            delay = t0 + arrival_offset_s(arrival.time - base, speed) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             self.summary.arrivals += 1
             seen.add(arrival.vehicle.vehicle_id)
             self.summary.vehicles = len(seen)
+            if self.world is not None:
+                self.world.fed(index)
             self.lanes[arrival.lane_id].vehicle_arrived(arrival)
         self.all_fed = True
         self._maybe_done()
@@ -171,22 +181,28 @@ async def serve(
     speed: float = 1.0,
     start_traffic: StartTraffic = StartTraffic.ALL,
     site: Site | None = None,
+    world: DurableWorld | None = None,
 ) -> ServeSummary:
     """Serve the scenario's lanes over TCP until `stop` is set or the traffic (or its first
     `vehicles` arrivals) has passed; returns the summary.
 
     Ports: see `lane_ports`. `on_ready` gets {lane id: bound port} once every lane listens
     (it may be a coroutine function). `frame_log` is a path, a text stream or None (off).
-    `site` lets a caller build the site first (e.g. to give the lane its blacklist).
+    `site` lets a caller build the site first (e.g. to give the lane its blacklist); `world`
+    serves a durable world's site instead (`rsu_sim.world`): every card change is written
+    before the frame that reports it, and the traffic goes on after the arrivals an earlier run
+    on the world fed.
     """
     if speed <= 0:
         raise ServeError(f"speed {speed!r} must be > 0")
     if vehicles is not None and vehicles < 0:
         raise ServeError(f"vehicles {vehicles!r} must be >= 0")
+    if world is not None:
+        site = world.site
     site = build_site(scenario, seed) if site is None else site
     stop = asyncio.Event() if stop is None else stop
     with _frame_log_stream(frame_log) as stream:
-        run = _Run(site, FrameLog(stream), stop, vehicles)
+        run = _Run(site, FrameLog(stream), stop, vehicles, world)
         feeder: asyncio.Task[None] | None = None
         try:
             bound: dict[str, int] = {}
@@ -214,92 +230,10 @@ async def serve(
             for lane in run.lanes.values():
                 await lane.close()
             run.log.note("-", "stopped: " + "; ".join(run.summary.lines()))
+    if run.failure is not None:
+        raise run.failure
     return run.summary
 
 
-# ---------------------------------------------------------------- command line
-
-
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `rsu-sim serve`."""
-    parser.add_argument("--scenario", default="mixed", metavar="NAME|FILE",
-                        help="a packaged scenario (mixed, clean) or a scenario TOML file "
-                             "(default: mixed)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on "
-                        "(default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, metavar="P",
-                        help="port of the first lane; the others take P+1, P+2, ... "
-                             f"(default: the scenario's lane ports, else {DEFAULT_PORT}+i; "
-                             "0: ephemeral)")
-    parser.add_argument("--speed", type=float, default=1.0, metavar="X",
-                        help="make vehicles arrive X times as often; link and air timing stay "
-                             "real time (default: 1)")
-    parser.add_argument("--vehicles", type=int, default=None, metavar="N",
-                        help="stop once the first N arrivals have passed (default: the whole "
-                             "scenario)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed of every draw (default: the scenario's)")
-    parser.add_argument("--start-traffic", choices=[s.value for s in StartTraffic],
-                        default=StartTraffic.ALL.value,
-                        help="start the vehicles once all lanes / the first lane sent C0, or "
-                             "now (default: all)")
-    parser.add_argument("--scenario-clock", action="store_true",
-                        help="keep the scenario's own start time; by default the scenario is "
-                             "moved to end now, so a lane whose clock is the wall clock sees "
-                             "fresh entries as fresh")
-    log = parser.add_mutually_exclusive_group()
-    log.add_argument("--frame-log", default=str(DEFAULT_FRAME_LOG), metavar="PATH",
-                     help="append every frame in and out to PATH, '-' for stdout "
-                          f"(default: {DEFAULT_FRAME_LOG})")
-    log.add_argument("--no-frame-log", action="store_true", help="log no frames")
-
-
-def _scenario_of(name: str) -> Scenario:
-    if name.endswith(".toml") or "/" in name or Path(name).is_file():
-        return load_scenario(name)
-    return load_packaged_scenario(name)
-
-
-def scenario_to_serve(args: argparse.Namespace, now: float) -> Scenario:
-    """The scenario `rsu-sim serve` runs: as loaded, moved to end at `now` unless
-    `--scenario-clock` keeps its own start."""
-    scenario = _scenario_of(args.scenario)
-    return scenario if args.scenario_clock else rebase_start(scenario, now)
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    """Run `rsu-sim serve` with parsed arguments until Ctrl-C, SIGTERM or the traffic's end;
-    prints the summary. Exit status 0, or 2 when the scenario, keys or ports do not allow it."""
-    log_to_stdout = not args.no_frame_log and args.frame_log == "-"
-    frame_log: str | TextIO | None = (
-        None if args.no_frame_log else sys.stdout if log_to_stdout else args.frame_log)
-    out = sys.stderr if log_to_stdout else sys.stdout
-
-    def ready(ports: Mapping[str, int]) -> None:
-        for lane_id, port in ports.items():
-            print(f"rsu-sim: lane {lane_id} listening on {args.host}:{port}", file=sys.stderr)
-
-    async def main() -> ServeSummary:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-        scenario = scenario_to_serve(args, time.time())
-        return await serve(
-            scenario, host=args.host, base_port=args.port,
-            frame_log=frame_log, stop=stop, vehicles=args.vehicles, seed=args.seed,
-            on_ready=ready, speed=args.speed, start_traffic=StartTraffic(args.start_traffic))
-
-    try:
-        summary = asyncio.run(main())
-    except (SimError, KeysError) as exc:
-        print(f"rsu-sim: error: {exc}", file=sys.stderr)
-        return 2
-    for line in summary.lines():
-        print(line, file=out)
-    return 0
-
-
-__all__ = ["DEFAULT_FRAME_LOG", "DEFAULT_PORT", "FRAME_GAP_S", "ServeError", "StartTraffic",
-           "add_serve_arguments", "arrival_offset_s", "lane_ports", "run_serve", "serve"]
+__all__ = ["DEFAULT_PORT", "FRAME_GAP_S", "ServeError", "StartTraffic", "arrival_offset_s",
+           "lane_ports", "serve"]

@@ -13,7 +13,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from keys import Algorithm, KeySet, MemorySerialStore, SoftwarePsam, generate_key_set
+from keys import (
+    Algorithm,
+    KeySet,
+    MemorySerialStore,
+    SoftwarePsam,
+    TerminalSerialStore,
+    generate_key_set,
+)
 from keys.keyset import seeded_random_bytes
 from keys.keyset_file import load_key_set
 from protocols.envelope import V3_HEADER_LENGTH
@@ -56,10 +63,12 @@ def terminal_number(lane: LaneSpec) -> bytes:
 
 
 def lane_rsu(lane: LaneSpec, scenario: Scenario, key_set: KeySet, radio_rng: np.random.Generator,
-             random_bytes: Callable[[int], bytes], config: RsuConfig | None = None) -> Rsu:
-    """A lane's RSU: a software PSAM (serials in memory) with the lane's terminal number and the
-    scenario's radio drawing from `radio_rng`."""
-    psam = SoftwarePsam(key_set, terminal_number(lane), MemorySerialStore())
+             random_bytes: Callable[[int], bytes], config: RsuConfig | None = None,
+             serial_store: TerminalSerialStore | None = None) -> Rsu:
+    """A lane's RSU: a software PSAM with the lane's terminal number (serials from
+    `serial_store`, default in memory) and the scenario's radio drawing from `radio_rng`."""
+    serials = MemorySerialStore() if serial_store is None else serial_store
+    psam = SoftwarePsam(key_set, terminal_number(lane), serials)
     return Rsu(psam, RadioLink(scenario.radio, radio_rng), random_bytes, config)
 
 

@@ -119,3 +119,68 @@ def test_intended_amount_of_unresolved_records(run: RunFiles) -> None:
     assert intended_amount(record) == record.discounted_fee
     assert intended_amount(amend(record, mode="entry")) == 0
     assert intended_amount(amend(record, cash_fee=500)) == 0
+
+
+def _two_logged_cards(run: RunFiles) -> tuple[int, int]:
+    logged = [i for i, card in enumerate(run.cards) if card.log]
+    return logged[0], logged[1]
+
+
+def test_a_terminal_serial_used_twice_is_caught(run: RunFiles) -> None:
+    cards = list(run.cards)
+    a, b = _two_logged_cards(run)
+    first = cards[a].log[0]
+    reused = replace(cards[b].log[0], terminal_number=first.terminal_number,
+                     terminal_trans_serial=first.terminal_trans_serial)
+    cards[b] = replace(cards[b], log=(reused, *cards[b].log[1:]))
+    report = _audit(run, cards=cards)
+    assert any("used twice" in p for p in report.problems), report.problems
+
+
+def test_a_serial_beyond_what_its_psam_reserved_is_caught(run: RunFiles) -> None:
+    serials = {(e.terminal_number, e.terminal_trans_serial) for c in run.cards for e in c.log}
+    reserved = {terminal: max(s for t, s in serials if t == terminal) + 1
+                for terminal, _ in serials}
+    assert audit(list(run.journal), list(run.cards), run.key_set, reserved).clean
+    terminal = sorted(reserved)[0]
+    reserved[terminal] -= 1
+    report = audit(list(run.journal), list(run.cards), run.key_set, reserved)
+    assert any("could be reused" in p for p in report.problems), report.problems
+
+
+def test_without_lane_records_the_cards_are_checked_alone(run: RunFiles) -> None:
+    report = audit(None, list(run.cards), run.key_set)
+    assert report.clean and report.counts["card log TACs verified"] > 0
+    cards = list(run.cards)
+    a, _ = _two_logged_cards(run)
+    cards[a] = replace(cards[a], balance=cards[a].balance + 1)
+    assert not audit(None, cards, run.key_set).clean
+
+
+def test_lane_records_as_json_lines(run: RunFiles, tmp_path: Path) -> None:
+    import io
+    import json
+
+    from lane_engine.journal.codec import record_to_dict
+    from lane_engine.journal.export import write_jsonl
+    from rsu_sim.errors import OutputError
+    from rsu_sim.results.lane_records import load_records
+
+    exported = io.StringIO()
+    write_jsonl(run.journal, exported)
+    path = tmp_path / "records.jsonl"
+    path.write_text(exported.getvalue(), encoding="utf-8")
+    assert audit(load_records(path), list(run.cards), run.key_set).clean
+    # As MQTT messages, each sent twice (an older copy after the newer one), any order.
+    closed = [e for e in run.journal if e.state is not EntryState.DUPLICATE]
+    lines = []
+    for seq, entry in enumerate(closed, start=1):
+        record = record_to_dict(entry.record)
+        stale = {**record, "amount_debited": record["amount_debited"] + 1}
+        lines += [json.dumps({"idempotency_key": "k", "seq": 2 * seq, "record": record}),
+                  json.dumps({"idempotency_key": "k", "seq": 2 * seq - 1, "record": stale})]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert audit(load_records(path), list(run.cards), run.key_set).clean
+    path.write_text(lines[0] + "\n{\"transaction_id\": 3}\n", encoding="utf-8")
+    with pytest.raises(OutputError, match="line 2"):
+        load_records(path)

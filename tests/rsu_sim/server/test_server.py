@@ -420,11 +420,9 @@ def test_a_log_line_gives_the_decoder_its_frame(lane_id: str, data: bytes, seq: 
 
 
 _RUN_SERVE = """
-import argparse, sys
-from rsu_sim.server.server import add_serve_arguments, run_serve
-parser = argparse.ArgumentParser()
-add_serve_arguments(parser)
-sys.exit(run_serve(parser.parse_args(sys.argv[1:])))
+import sys
+from rsu_sim.cli.main import main
+sys.exit(main(["serve", *sys.argv[1:]]))
 """
 
 
@@ -432,11 +430,11 @@ def test_sigterm_stops_the_command_with_a_summary(tmp_path: Path) -> None:
     log = tmp_path / "frames.log"
     proc = subprocess.Popen(
         [sys.executable, "-c", _RUN_SERVE, "--scenario", "clean", "--port", "0",
-         "--frame-log", str(log)],
+         "--out", str(tmp_path / "world"), "--frame-log", str(log)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
-        listening = [proc.stderr.readline() for _ in range(2)]
+        listening = [proc.stderr.readline() for _ in range(3)][1:]  # after the world's line
         assert all("listening on 127.0.0.1:" in line for line in listening), listening
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=TIMEOUT_S)
@@ -447,30 +445,33 @@ def test_sigterm_stops_the_command_with_a_summary(tmp_path: Path) -> None:
     assert "stopped:" in log.read_text(encoding="utf-8")
 
 
-def test_serve_moves_the_scenario_to_the_wall_clock_unless_told_to_keep_it() -> None:
-    import argparse
-
+def test_serve_moves_the_scenario_to_the_wall_clock_unless_told_to_keep_it(
+        tmp_path: Path) -> None:
+    from rsu_sim.cli.main import build_parser
+    from rsu_sim.cli.serve import prepare_world
     from rsu_sim.model.scenario import mixed_scenario
-    from rsu_sim.server.server import add_serve_arguments, scenario_to_serve
 
-    parser = argparse.ArgumentParser()
-    add_serve_arguments(parser)
     now = 1_790_000_000.0
-    moved = scenario_to_serve(parser.parse_args([]), now)
-    assert moved.start_unix + moved.duration_s == pytest.approx(now, abs=1)
-    kept = scenario_to_serve(parser.parse_args(["--scenario-clock"]), now)
-    assert kept.start_unix == mixed_scenario().start_unix
+    parser = build_parser()
+    moved = prepare_world(parser.parse_args(["serve", "--out", str(tmp_path / "a")]), now)
+    kept = prepare_world(parser.parse_args(["serve", "--out", str(tmp_path / "b"),
+                                            "--scenario-clock"]), now)
+    for world in (moved, kept):
+        world.store.close()
+    assert moved.site.scenario.start_unix + moved.site.scenario.duration_s == pytest.approx(
+        now, abs=1)
+    assert kept.site.scenario.start_unix == mixed_scenario().start_unix
 
 
 def test_sigint_with_a_lane_connected_ends_without_a_traceback(tmp_path: Path) -> None:
     log = tmp_path / "frames.log"
     proc = subprocess.Popen(
         [sys.executable, "-c", _RUN_SERVE, "--scenario", "clean", "--port", "0",
-         "--frame-log", str(log)],
+         "--out", str(tmp_path / "world"), "--frame-log", str(log)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
-        listening = [proc.stderr.readline() for _ in range(2)]
+        listening = [proc.stderr.readline() for _ in range(3)][1:]  # after the world's line
         port = int(listening[0].rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S) as lane:
             lane.sendall(b"\xff\xff")  # a lane connected, mid-frame, when the server stops

@@ -1,0 +1,188 @@
+"""`rsu-sim serve`: the command line of the TCP server, around a durable world under `--out`.
+
+`DIR` (default `var/serve`) holds the world (`world.sqlite3`, `keys.toml`), the lane's blacklist
+(`blacklist.bin`: the population's blacklisted cards, for the lane to load), the frame log
+(`frames.log`) and, at the end, `summary.json`. Started again on the same `DIR` the command
+continues that world; `--new` replaces it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from lane_engine.errors import LaneError
+from lane_engine.files.blacklist import save_binary
+from rsu_sim.errors import OutputError, WorldError
+from rsu_sim.harness.setup import build_blacklist
+from rsu_sim.scenario_file import scenario_source
+from rsu_sim.server.frame_log import ServeSummary
+from rsu_sim.server.server import DEFAULT_PORT, StartTraffic, serve
+from rsu_sim.world.durable import DurableWorld
+from rsu_sim.world.opening import WorldRecipe, open_world, remove_world, world_exists
+
+#: Where a served world lives unless `--out` says otherwise.
+DEFAULT_OUT = Path("var/serve")
+FRAME_LOG_FILE = "frames.log"
+BLACKLIST_FILE = "blacklist.bin"
+SUMMARY_FILE = "summary.json"
+#: The scenario of a new world when none is named.
+DEFAULT_SCENARIO = "mixed"
+
+EXAMPLES = """\
+examples:
+  rsu-sim serve                                   mixed scenario: entry-1 on 9527, exit-1 on 9528
+  rsu-sim serve --scenario clean --port 7000      lanes on 7000, 7001, ...
+  rsu-sim serve --out var/vendor --speed 10 --vehicles 200
+  rsu-sim serve --out var/vendor                  started again: the same world goes on
+  rsu-sim audit --dir var/vendor --journal var/journal.sqlite3
+"""
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `rsu-sim serve`."""
+    parser.epilog = EXAMPLES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help="the world's directory: made on first use, continued after "
+                             f"(default: {DEFAULT_OUT})")
+    parser.add_argument("--new", action="store_true",
+                        help="replace the world in DIR (and its frame log) by a new one")
+    parser.add_argument("--scenario", default=None, metavar="NAME|FILE",
+                        help="a packaged scenario (mixed, clean) or a scenario TOML file "
+                             f"(default: the world's own, {DEFAULT_SCENARIO} for a new world)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on "
+                        "(default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, metavar="P",
+                        help="port of the first lane; the others take P+1, P+2, ... "
+                             f"(default: the scenario's lane ports, else {DEFAULT_PORT}+i; "
+                             "0: ephemeral)")
+    parser.add_argument("--speed", type=float, default=1.0, metavar="X",
+                        help="make vehicles arrive X times as often; link and air timing stay "
+                             "real time (default: 1)")
+    parser.add_argument("--vehicles", type=int, default=None, metavar="N",
+                        help="stop once the first N arrivals of the world have passed "
+                             "(default: the whole scenario)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of every draw of a new world (default: the scenario's)")
+    parser.add_argument("--start-traffic", choices=[s.value for s in StartTraffic],
+                        default=StartTraffic.ALL.value,
+                        help="start the vehicles once all lanes / the first lane sent C0, or "
+                             "now (default: all)")
+    parser.add_argument("--scenario-clock", action="store_true",
+                        help="keep the scenario's own start time; by default a new world's "
+                             "scenario is moved to end now, so a lane whose clock is the wall "
+                             "clock sees fresh entries as fresh")
+    log = parser.add_mutually_exclusive_group()
+    log.add_argument("--frame-log", default=None, metavar="PATH",
+                     help="append every frame in and out to PATH, '-' for stdout "
+                          f"(default: DIR/{FRAME_LOG_FILE})")
+    log.add_argument("--no-frame-log", action="store_true", help="log no frames")
+
+
+def recipe_of(args: argparse.Namespace) -> WorldRecipe | None:
+    """The recipe the options ask for; None when they name nothing and DIR holds a world (it
+    goes on as it is)."""
+    named = args.scenario is not None or args.seed is not None or args.scenario_clock
+    if not named and world_exists(args.out) and not args.new:
+        return None
+    label, text = scenario_source(args.scenario or DEFAULT_SCENARIO)
+    return WorldRecipe(label, text, args.seed, {}, args.scenario_clock)
+
+
+def prepare_world(args: argparse.Namespace, now: float) -> DurableWorld:
+    """The world `args` serve: DIR's (continued), or a new one (with `--new`, in its place),
+    with the lane's blacklist written beside it."""
+    out: Path = args.out
+    recipe = recipe_of(args)
+    if args.new:
+        remove_world(out)
+        with contextlib.suppress(FileNotFoundError):
+            (out / FRAME_LOG_FILE).unlink()
+    elif recipe is not None and not world_exists(out):
+        with contextlib.suppress(FileNotFoundError):
+            (out / FRAME_LOG_FILE).unlink()  # a new world starts its own log
+    world = open_world(out, recipe, now=now)
+    try:
+        blacklisted = world.site.traffic.population.blacklisted_card_numbers()
+        save_binary(out / BLACKLIST_FILE, build_blacklist(blacklisted))
+    except (LaneError, OSError) as exc:
+        world.store.close()
+        raise OutputError(f"{out}: cannot write the lane's blacklist: {exc}") from exc
+    return world
+
+
+def _frame_log(args: argparse.Namespace) -> str | Path | TextIO | None:
+    if args.no_frame_log:
+        return None
+    if args.frame_log == "-":
+        return sys.stdout
+    return Path(args.frame_log) if args.frame_log is not None else args.out / FRAME_LOG_FILE
+
+
+def _write_summary(out: Path, world: DurableWorld, summary: ServeSummary) -> None:
+    document = {
+        "session": world.session, "arrivals_fed": world.arrivals_fed,
+        "vehicles": summary.vehicles, "arrivals": summary.arrivals, "passes": summary.passes,
+        "ended": {end.value: count for end, count in summary.ended.items()},
+        "connections": summary.connections, "frames_sent": summary.frames_sent,
+        "frames_received": summary.frames_received, "rejected_inputs": summary.rejected_inputs,
+        "faults": {"corrupted_frames": summary.corrupted_frames,
+                   "duplicated_frames": summary.duplicated_frames,
+                   "restarts": summary.restarts},
+        "stopped_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    try:
+        (out / SUMMARY_FILE).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"{out / SUMMARY_FILE}: cannot write ({exc.strerror})") from exc
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run `rsu-sim serve` with parsed arguments until Ctrl-C, SIGTERM or the traffic's end;
+    prints the summary. Exit status 0; errors (scenario, world, keys, ports) raise."""
+    frame_log = _frame_log(args)
+    out = sys.stderr if frame_log is sys.stdout else sys.stdout
+
+    def ready(ports: Mapping[str, int]) -> None:
+        for lane_id, port in ports.items():
+            print(f"rsu-sim: lane {lane_id} listening on {args.host}:{port}", file=sys.stderr)
+
+    world = prepare_world(args, time.time())
+    print(f"rsu-sim: world {args.out} (session {world.session}, "
+          f"{world.arrivals_fed} arrivals fed before)", file=sys.stderr)
+
+    async def main() -> ServeSummary:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        return await serve(
+            world.site.scenario, host=args.host, base_port=args.port, frame_log=frame_log,
+            stop=stop, vehicles=args.vehicles, on_ready=ready, speed=args.speed,
+            start_traffic=StartTraffic(args.start_traffic), world=world)
+
+    try:
+        summary = asyncio.run(main())
+    except BaseException:
+        with contextlib.suppress(WorldError):
+            world.store.close()
+        raise
+    world.close("; ".join(summary.lines()))
+    _write_summary(args.out, world, summary)
+    for line in summary.lines():
+        print(line, file=out)
+    return 0
+
+
+__all__ = ["DEFAULT_OUT", "add_serve_arguments", "prepare_world", "recipe_of", "run_serve"]
