@@ -62,6 +62,5 @@ def _entry(data: dict[str, Any], number: int) -> tuple[float, JournalEntry]:
         return float(data.get("seq", number)), JournalEntry(record, EntryState.CLOSED, 0.0, 0.0)
     record = record_from_dict(data)
     state = EntryState(data.get("journal_state", EntryState.CLOSED.value))
-    return float(number), JournalEntry(record, state, float(data.get("journal_opened_at", 0.0)),
-                                       float(data.get("journal_recorded_at", 0.0)),
-                                       data.get("journal_duplicate_of"))
+    # The journal's own times are bookkeeping the audit does not read: not parsed.
+    return float(number), JournalEntry(record, state, 0.0, 0.0, data.get("journal_duplicate_of"))
