@@ -5,6 +5,7 @@ and the CBC-MAC chain.
 
 from __future__ import annotations
 
+import threading
 from enum import IntEnum
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -105,8 +106,29 @@ class _KeyCiphers:
         return decryptor.update(data) + decryptor.finalize()
 
 
+#: Cipher contexts kept by key material, per thread (a context is not for two threads at once),
+#: so that two `SecretKey`s of the same material share one key schedule: a card and the PSAM
+#: derive the same session key, the OBU and the PSAM the same vehicle-file keys. Bounded: the
+#: cache starts over when full (our decision: 4096 keys, a few MiB of OpenSSL contexts).
+_SHARED_LIMIT = 4096
+_shared = threading.local()
+
+
+def _shared_ciphers(algorithm: Algorithm, material: bytes) -> _KeyCiphers:
+    cache: dict[tuple[Algorithm, bytes], _KeyCiphers] | None = getattr(_shared, "cache", None)
+    if cache is None:
+        cache = _shared.cache = {}
+    ident = (algorithm, material)
+    found = cache.get(ident)
+    if found is None:
+        if len(cache) >= _SHARED_LIMIT:
+            cache.clear()
+        found = cache[ident] = _KeyCiphers(algorithm, material)
+    return found
+
+
 def _ciphers(algorithm: Algorithm, key: SecretKey) -> _KeyCiphers:
-    return key.cached(algorithm, lambda material: _KeyCiphers(algorithm, material))
+    return key.cached(algorithm, lambda material: _shared_ciphers(algorithm, material))
 
 
 def ecb_encrypt(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:

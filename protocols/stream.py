@@ -96,6 +96,12 @@ class StreamDecoder:
         self._garbage_offset = 0
         self._out: list[StreamItem] = []
 
+    @property
+    def idle(self) -> bool:
+        """Nothing is pending: every byte fed so far has been reported, so a good frame fed now
+        comes out as that one packet and leaves the decoder idle again."""
+        return not self._buf and not self._garbage
+
     def feed(self, chunk: bytes) -> list[StreamItem]:
         """Adds `chunk`; returns the packets and rejections now complete, in stream order."""
         if not self._buf and not self._garbage and self.envelope is EnvelopeKind.V3:

@@ -6,17 +6,22 @@ Every error (bad scenario, bad arguments, unreadable run) is one line on stderr 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 from keys.errors import KeysError
 from lane_engine.cli.args import run_command
 from lane_engine.errors import LaneError
 from lane_engine.journal import JournalEntry
+from lane_engine.times import LANE_TIME_ZONE
 from rsu_sim.errors import SimError
 from rsu_sim.harness import (
+    FrameCapture,
     JournalMode,
     ProgressBar,
     SimulationOptions,
@@ -29,6 +34,7 @@ from rsu_sim.results.files import DEFAULT_DIR, load_run
 from rsu_sim.results.lane_records import load_journal, load_records
 from rsu_sim.results.served import is_served, load_served
 from rsu_sim.scenario_file import load_packaged_scenario, load_scenario
+from rsu_sim.server.frame_log import Direction, frame_line, note_line
 
 EXAMPLES = """\
 examples:
@@ -94,6 +100,10 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                      help=f"output directory (default {DEFAULT_DIR})")
     run.add_argument("--seed", type=int, help="replace the scenario's seed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--frame-log", type=Path, metavar="FILE",
+                     help="write every PC-RSU frame as it went on the wire, one line each "
+                          "(`<virtual time> <lane> <RX|TX> <hex>`, what `python -m protocols "
+                          "decode --file` reads); every frame then takes the real byte path")
     run.add_argument("--journal", choices=[m.value for m in JournalMode],
                      default=JournalMode.FILE.value,
                      help="journal to a durable file with group commit (default) or in memory, "
@@ -135,14 +145,37 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add_serve_arguments(parser)
 
 
+def _frame_capture(stream: TextIO) -> FrameCapture:
+    """Frame-log lines as `rsu-sim serve` writes them, stamped with the virtual time: a frame
+    corrupted on the wire is logged as written, with a note naming the byte flipped."""
+    def capture(lane_id: str, direction: str, raw: bytes, wire: bytes, at: float) -> None:
+        when = dt.datetime.fromtimestamp(at, LANE_TIME_ZONE)
+        stream.write(frame_line(when, lane_id, Direction(direction), raw) + "\n")
+        if wire != raw:
+            i = next(i for i, (a, b) in enumerate(zip(raw, wire, strict=True)) if a != b)
+            stream.write(note_line(when, lane_id, f"fault: {direction} corrupted on the wire, "
+                                                  f"byte {i} {raw[i]:02x}->{wire[i]:02x}") + "\n")
+    return capture
+
+
 def _run(args: argparse.Namespace) -> int:
     scenario = choose_scenario(args.scenario, args.seed)
     progress = ProgressBar(enabled=False if args.quiet else None)
-    try:
-        result = run_to_directory(scenario, args.out, SimulationOptions(vehicles=args.vehicles),
-                                  JournalMode(args.journal), progress)
-    finally:
-        progress.finish()
+    with contextlib.ExitStack() as stack:
+        capture = None
+        if args.frame_log is not None:
+            try:
+                capture = _frame_capture(stack.enter_context(
+                    args.frame_log.open("w", encoding="utf-8")))
+            except OSError as exc:
+                raise SimError(f"{args.frame_log}: cannot write the frame log "
+                               f"({exc.strerror})") from exc
+        options = SimulationOptions(vehicles=args.vehicles, capture=capture)
+        try:
+            result = run_to_directory(scenario, args.out, options, JournalMode(args.journal),
+                                      progress)
+        finally:
+            progress.finish()
     print(format_table(result.summary))
     print(f"outputs in {args.out}")
     return 0

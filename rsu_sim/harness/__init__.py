@@ -3,6 +3,7 @@
 from rsu_sim.harness.journal_sink import GroupCommitJournal
 from rsu_sim.harness.progress import ProgressBar
 from rsu_sim.harness.run import (
+    FrameCapture,
     Simulation,
     SimulationOptions,
     SimulationResult,
@@ -13,6 +14,7 @@ from rsu_sim.harness.summary import Summary, format_table, transaction_time_defi
 from rsu_sim.site.devices import pass_faults
 
 __all__ = [
+    "FrameCapture",
     "GroupCommitJournal",
     "JournalMode",
     "ProgressBar",

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rsu_sim.harness import JournalMode, SimulationOptions, run_to_directory
+from rsu_sim.harness import FrameCapture, JournalMode, SimulationOptions, run_to_directory
 from rsu_sim.model.scenario import mixed_scenario
 from rsu_sim.results.audit import audit
 from rsu_sim.results.files import CARDS_FILE, load_run
@@ -53,10 +53,11 @@ def fingerprint_of(directory: Path) -> dict[str, Any]:
             "cards_sha256": hashlib.sha256((directory / CARDS_FILE).read_bytes()).hexdigest()}
 
 
-def run_fingerprint(seed: int, vehicles: int, directory: Path) -> dict[str, Any]:
+def run_fingerprint(seed: int, vehicles: int, directory: Path,
+                    capture: FrameCapture | None = None) -> dict[str, Any]:
     """Run the mixed scenario with `seed` for `vehicles` passes and fingerprint it."""
-    run_to_directory(mixed_scenario(seed), directory, SimulationOptions(vehicles=vehicles),
-                     JournalMode.MEMORY)
+    run_to_directory(mixed_scenario(seed), directory,
+                     SimulationOptions(vehicles=vehicles, capture=capture), JournalMode.MEMORY)
     return fingerprint_of(directory)
 
 
