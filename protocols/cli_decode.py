@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 
 from protocols.envelope import BccPacket, EnvelopeKind, Packet, guess_envelope
 from protocols.errors import FrameError
-from protocols.frame_codec import decode_frame
+from protocols.frame_codec import decode_frame, nonstandard_values
 from protocols.frames import UnknownFrame
 from protocols.records import Plate
 from protocols.stream import decode_packet
@@ -37,10 +38,15 @@ capture files (--file, '-' for stdin): one frame per line. Blank lines and lines
 with '#' are skipped, and so is everything after a '#'. Hex bytes may be separated by spaces.
 A line may start with a prefix such as a timestamp and a direction ("12:00:01.250 RSU->PC");
 the frame is taken from the first whitespace-separated token where "ffff" begins to the end
-of the line.
+of the line. The prefix is kept in the output: a frame log line of rsu-sim serve
+("<ISO time> <lane> <connection> <RX|TX> <hex>") gives "time", "lane", "connection" and
+"direction"; any other prefix is kept whole as "prefix".
+
+A coded value the standard does not know (a vendor LaneMode) is kept as its number and named
+in "notes"; the frame still counts as decoded.
 
 exit status: 0 all frames decoded, 1 some frame was refused (one line on stderr each),
-2 bad usage or unreadable file."""
+2 bad usage or unreadable file. A reader that stops early (| head) ends the output quietly."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------- input
 
 
-def frame_hex_of_line(line: str) -> str | None:
-    """The frame hex of one capture line, or None for a blank or comment line."""
+def split_capture_line(line: str) -> tuple[str, str] | None:
+    """(prefix, frame hex) of one capture line, or None for a blank or comment line."""
     text = line.split("#", 1)[0].strip()
     if not text:
         return None
@@ -81,27 +87,56 @@ def frame_hex_of_line(line: str) -> str | None:
         if token.lower().startswith("ff"):
             candidate = "".join(tokens[i:])
             if candidate.lower().startswith("ffff") and _is_hex(candidate):
-                return candidate
-    return "".join(tokens)  # no frame found: let the decoder name the problem
+                return " ".join(tokens[:i]), candidate
+    return "", "".join(tokens)  # no frame found: let the decoder name the problem
+
+
+def frame_hex_of_line(line: str) -> str | None:
+    """The frame hex of one capture line, or None for a blank or comment line."""
+    split = split_capture_line(line)
+    return None if split is None else split[1]
+
+
+_DIRECTIONS = frozenset({"RX", "TX"})
+
+
+def prefix_fields(prefix: str) -> dict[str, str]:
+    """What a capture line says before its frame: a frame log's time, lane, connection and
+    direction (or time, lane and direction), else the prefix whole; nothing for no prefix."""
+    tokens = prefix.split()
+    if len(tokens) in (3, 4) and tokens[-1] in _DIRECTIONS and _is_iso_time(tokens[0]):
+        names: tuple[str, ...] = ("time", "lane", "connection", "direction")
+        if len(tokens) == 3:
+            names = ("time", "lane", "direction")
+        return dict(zip(names, tokens, strict=True))
+    return {"prefix": prefix} if prefix else {}
+
+
+def _is_iso_time(text: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_hex(text: str) -> bool:
     return bool(re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", text))
 
 
-def _sources(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
-    """(where, hex) of every frame asked for."""
+def _sources(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
+    """(where, prefix, hex) of every frame asked for."""
     for number, text in enumerate(args.frames, start=1):
-        yield f"argument {number}", text.replace(" ", "")
+        yield f"argument {number}", "", text.replace(" ", "")
     if args.file is None:
         return
     name = "stdin" if args.file == "-" else args.file
     stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
     with stream:
         for number, line in enumerate(stream, start=1):
-            hex_text = frame_hex_of_line(line)
-            if hex_text is not None:
-                yield f"{name} line {number}", hex_text
+            split = split_capture_line(line)
+            if split is not None:
+                yield f"{name} line {number}", *split
 
 
 # ---------------------------------------------------------------- output
@@ -144,14 +179,15 @@ def _describe(packet: Packet, envelope: EnvelopeKind) -> dict[str, Any]:
     return head
 
 
-def decode_one(hex_text: str, envelope: str) -> dict[str, Any]:
-    """The JSON object of one frame; raises ValueError or FrameError naming the problem."""
+def decode_one(hex_text: str, envelope: str, prefix: str = "") -> dict[str, Any]:
+    """The JSON object of one frame, after what its line's `prefix` says; raises ValueError
+    or FrameError naming the problem."""
     if not _is_hex(hex_text):
         raise ValueError(f"not an even number of hex digits: {hex_text[:40]!r}")
     raw = bytes.fromhex(hex_text)
     kind = guess_envelope(raw) if envelope == "auto" else EnvelopeKind(envelope)
     packet = decode_packet(raw, kind)
-    result = _describe(packet, kind)
+    result: dict[str, Any] = {**prefix_fields(prefix), **_describe(packet, kind)}
     try:
         frame = decode_frame(packet.data)
     except FrameError as exc:
@@ -162,6 +198,9 @@ def decode_one(hex_text: str, envelope: str) -> dict[str, Any]:
         result.update(frame=f"{frame.frame_type:02X}", name="UnknownFrame", data=frame.data.hex())
         return result
     result.update(frame=f"{packet.data[0]:02X}", name=type(frame).__name__, fields=to_json(frame))
+    notes = nonstandard_values(frame)
+    if notes:
+        result["notes"] = [f"{note}: kept as sent" for note in notes]
     return result
 
 
@@ -173,9 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     failed = False
     try:
-        for where, hex_text in _sources(args):
+        for where, prefix, hex_text in _sources(args):
             try:
-                result = decode_one(hex_text, args.envelope)
+                result = decode_one(hex_text, args.envelope, prefix)
             except (ValueError, FrameError) as exc:
                 print(f"error: {where}: {exc}", file=sys.stderr)
                 failed = True
@@ -184,7 +223,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: {where}: {result['error']}", file=sys.stderr)
                 failed = True
             print(json.dumps(result, ensure_ascii=False, indent=2 if args.pretty else None))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 1 if failed else 0
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 1 if failed else 0
+
+
+def _quiet_stdout() -> None:
+    """The reader of stdout has gone (`| head`): what is still buffered goes nowhere, so the
+    interpreter's final flush does not fail with a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

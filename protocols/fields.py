@@ -156,6 +156,17 @@ def EnumField(
     return _Enum(subcon, enum, strict)
 
 
+def coded_fields(struct_: Construct) -> tuple[tuple[str, type[IntEnum]], ...]:
+    """(name, enum) of every top-level field of `struct_` decoded by `EnumField` with an
+    `IntEnum` (flag fields take any combination of bits and are left out)."""
+    found = []
+    for subcon in getattr(struct_, "subcons", ()):
+        inner = getattr(subcon, "subcon", None)
+        if isinstance(inner, _Enum) and subcon.name and not issubclass(inner.enum, IntFlag):
+            found.append((subcon.name, inner.enum))
+    return tuple(found)
+
+
 def RecordField(
     size: int,
     decode: RecordDecoder[T],

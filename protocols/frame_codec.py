@@ -3,12 +3,19 @@
 `decode_frame` checks the length of DATA against its type before any parser sees it, and only then
 uses the flat codec that `protocols.flat_codec` generates from the Struct (construct's interpreted
 parser on request). Every error is a `FrameDecodeError` or `FrameEncodeError`.
+
+Strict about structure, lenient about values (our decision, for vendor lanes and RSUs): a coded
+field whose value its enum does not know (a vendor LaneMode 13h) is kept as the plain number and
+the frame still decodes. The Struct table below is the one place that says which values are
+standard: each coded field names its enum, and `nonstandard_values(frame)` lists the fields of a
+decoded frame whose values are not members of it, for the caller to note.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 from construct import Bytes, Const, GreedyBytes, Int8ub, Int16ub, Int32ub, Struct, this
@@ -25,6 +32,7 @@ from protocols.fields import (
     RecordField,
     TypedStruct,
     ValueArray,
+    coded_fields,
 )
 from protocols.frames import (
     AlgFlag,
@@ -85,11 +93,11 @@ _STRUCTS: dict[FrameType, TypedStruct] = {
         _type(FrameType.C0),
         "unix_time" / Int32ub,
         "date_time" / BcdDateTime(),
-        "lane_mode" / EnumField(Int8ub, LaneMode, strict=True),
+        "lane_mode" / EnumField(Int8ub, LaneMode),
         "bst_interval_ms" / Int8ub,
         "tx_power" / Int8ub,
         "pll_channel_id" / Int8ub,
-        "trans_mode" / EnumField(Int8ub, TransMode, strict=True),
+        "trans_mode" / EnumField(Int8ub, TransMode),
         "flag_id" / Bytes(3),
         "reserved" / Bytes(2),
     )),
@@ -101,12 +109,12 @@ _STRUCTS: dict[FrameType, TypedStruct] = {
     FrameType.C2: TypedStruct(Stop, Struct(
         _type(FrameType.C2),
         "obu_id" / Int32ub,
-        "stop_type" / EnumField(Int8ub, StopType, strict=True),
+        "stop_type" / EnumField(Int8ub, StopType),
         "unix_time" / Int32ub,
     )),
     FrameType.C4: TypedStruct(SetAntenna, Struct(
         _type(FrameType.C4),
-        "control" / EnumField(Int8ub, AntennaControl, strict=True),
+        "control" / EnumField(Int8ub, AntennaControl),
     )),
     FrameType.C6: TypedStruct(Purchase, Struct(
         _type(FrameType.C6),
@@ -206,6 +214,39 @@ _STRUCTS: dict[FrameType, TypedStruct] = {
 }
 
 _TYPE_OF: dict[type, FrameType] = {codec.value_type: t for t, codec in _STRUCTS.items()}
+
+#: Per frame class, its coded fields and the enum that holds their standard values.
+_CODED: dict[type, tuple[tuple[str, type[IntEnum]], ...]] = {
+    codec.value_type: coded_fields(codec.struct) for codec in _STRUCTS.values()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NonStandardValue:
+    """A coded field of a decoded frame whose value is not one of its enum's (kept as sent)."""
+
+    frame: str  # the frame type, e.g. "C0"
+    field: str
+    value: int
+    standard: str  # the enum whose members are the standard values
+
+    def __str__(self) -> str:
+        return f"{self.frame} {self.field} {self.value:#04x} is not a standard {self.standard}"
+
+
+def nonstandard_values(frame: Frame) -> tuple[NonStandardValue, ...]:
+    """The coded fields of `frame` holding values their enum does not know (empty: all
+    standard, or a frame without coded fields)."""
+    coded = _CODED.get(type(frame))
+    if not coded:
+        return ()
+    found = []
+    for name, enum in coded:
+        value = getattr(frame, name)
+        if not isinstance(value, enum):
+            found.append(NonStandardValue(_TYPE_OF[type(frame)].name, name, int(value),
+                                          enum.__name__))
+    return tuple(found)
 
 #: DATA length of each fixed-size frame type, type byte included (`pc-rsu.md` §2).
 FRAME_LENGTHS: dict[FrameType, int] = {

@@ -205,11 +205,11 @@ class Initialise:
 
     unix_time: int
     date_time: dt.datetime
-    lane_mode: LaneMode
+    lane_mode: int  # LaneMode where standard
     bst_interval_ms: int
     tx_power: int  # 0..31
     pll_channel_id: int
-    trans_mode: TransMode = TransMode.COMPOSITE
+    trans_mode: int = TransMode.COMPOSITE  # TransMode where standard
     flag_id: bytes = b"\x00\x00\x00"
     reserved: bytes = b"\x00\x00"
 
@@ -227,7 +227,7 @@ class Stop:
     """C2: stop trading with this OBU."""
 
     obu_id: int
-    stop_type: StopType
+    stop_type: int  # StopType where standard
     unix_time: int
 
 
@@ -235,7 +235,7 @@ class Stop:
 class SetAntenna:
     """C4: switch the antenna on or off; answered by a B1."""
 
-    control: AntennaControl
+    control: int  # AntennaControl where standard
 
 
 @dataclass(frozen=True, slots=True)

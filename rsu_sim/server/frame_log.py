@@ -1,10 +1,13 @@
 """The server's frame log and its end-of-run summary.
 
-One line per frame in or out: `<ISO time> <lane> <RX|TX> <hex>`, the format
-`python -m protocols decode --file LOG` reads (it skips the prefix up to the first token that
-starts with ``ffff``). Whatever is not a whole frame (rejected bytes, undecodable frames, injected
-faults, connections) is a ``#`` comment line, which the decoder skips; so a log decodes cleanly
-and still tells everything. The log writes to a text stream it is given; it opens no file.
+One line per frame in or out: `<ISO time> <lane> <connection> <RX|TX> <hex>`, the format
+`python -m protocols decode --file LOG` reads (it keeps the prefix up to the first token that
+starts with ``ffff`` as the time, lane, connection and direction of the frame). The connection
+names one lane connection of the run (`c3`; `c2.3` in session 2 of a served world). Whatever is
+not a whole frame (rejected bytes, undecodable frames, injected faults, connections,
+non-standard values) is a ``#`` comment line, `# <ISO time> <lane> <connection or -> <text>`,
+which the decoder skips; so a log decodes cleanly and still tells everything. The log writes to
+a text stream it is given; it opens no file.
 """
 
 from __future__ import annotations
@@ -36,15 +39,26 @@ def log_lane_name(lane_id: str) -> str:
     return _UNSAFE.sub("_", lane_id) or "_"
 
 
-def frame_line(when: dt.datetime, lane_id: str, direction: Direction, raw: bytes) -> str:
+#: The connection token of a note that belongs to no lane connection.
+NO_CONNECTION = "-"
+
+
+def connection_name(number: int, session: int | None = None) -> str:
+    """The log token of a run's `number`th lane connection (in `session` of a served world)."""
+    return f"c{number}" if session is None else f"c{session}.{number}"
+
+
+def frame_line(when: dt.datetime, lane_id: str, connection: str, direction: Direction,
+               raw: bytes) -> str:
     """One frame-log line, without the newline."""
     return f"{when.isoformat(timespec='milliseconds')} {log_lane_name(lane_id)} " \
-           f"{direction.value} {raw.hex()}"
+           f"{connection} {direction.value} {raw.hex()}"
 
 
-def note_line(when: dt.datetime, lane_id: str, text: str) -> str:
+def note_line(when: dt.datetime, lane_id: str, connection: str, text: str) -> str:
     """A comment line: an event that is not a frame."""
-    return f"# {when.isoformat(timespec='milliseconds')} {log_lane_name(lane_id)} {text}"
+    return (f"# {when.isoformat(timespec='milliseconds')} {log_lane_name(lane_id)} "
+            f"{connection} {text}")
 
 
 class FrameLog:
@@ -57,13 +71,14 @@ class FrameLog:
     def _now() -> dt.datetime:
         return dt.datetime.now(dt.UTC).astimezone()
 
-    def frame(self, lane_id: str, direction: Direction, raw: bytes) -> None:
-        """Log one whole frame as it went over the wire."""
-        self._write(frame_line(self._now(), lane_id, direction, raw))
+    def frame(self, lane_id: str, connection: str, direction: Direction, raw: bytes,
+              when: dt.datetime | None = None) -> None:
+        """Log one whole frame as it went over the wire (at `when`, default now)."""
+        self._write(frame_line(when or self._now(), lane_id, connection, direction, raw))
 
-    def note(self, lane_id: str, text: str) -> None:
+    def note(self, lane_id: str, text: str, connection: str = NO_CONNECTION) -> None:
         """Log an event as a comment line."""
-        self._write(note_line(self._now(), lane_id, text))
+        self._write(note_line(self._now(), lane_id, connection, text))
 
     def _write(self, line: str) -> None:
         if self._stream is not None:

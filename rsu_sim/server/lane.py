@@ -12,19 +12,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable
 
 from protocols.envelope import EnvelopeKind, Side, V3Packet, encode_v3, seq_side
 from protocols.errors import FrameError
-from protocols.frame_codec import decode_frame, encode_frame
+from protocols.frame_codec import decode_frame, encode_frame, nonstandard_values
 from protocols.frames import UnknownFrame
 from protocols.stream import Rejected, StreamDecoder, StreamItem
 from rsu_sim.errors import ServeError, WorldError
 from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, SendFrame
 from rsu_sim.model.scenario import Fault, FaultMix
 from rsu_sim.model.streams import VehicleArrival
-from rsu_sim.server.frame_log import Direction, FrameLog, ServeSummary
+from rsu_sim.server.frame_log import (
+    NO_CONNECTION,
+    Direction,
+    FrameLog,
+    ServeSummary,
+    connection_name,
+)
 from rsu_sim.site.devices import corrupt, pass_faults
 from rsu_sim.site.served import Site, SiteLane
 from rsu_sim.world.durable import DurableWorld
@@ -59,8 +66,9 @@ class RealTimeClock:
 class _Connection:
     """One accepted lane connection: its decoder and the queue its writer task drains."""
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, name: str) -> None:
         self.writer = writer
+        self.name = name
         self.decoder = StreamDecoder(EnvelopeKind.V3)
         self.outgoing: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
         self.write_task: asyncio.Task[None] | None = None
@@ -74,7 +82,8 @@ class LaneServer:
     def __init__(self, lane: SiteLane, site: Site, clock: RealTimeClock, log: FrameLog,
                  summary: ServeSummary, on_pass_ended: Callable[[PassEnded], None],
                  world: DurableWorld | None = None,
-                 on_failure: Callable[[BaseException], None] | None = None) -> None:
+                 on_failure: Callable[[BaseException], None] | None = None,
+                 connection_names: Callable[[], str] | None = None) -> None:
         self.lane_id = lane.spec.lane_id
         self.rsu = lane.rsu
         self.initialised = asyncio.Event()
@@ -87,6 +96,7 @@ class LaneServer:
         self._on_pass_ended = on_pass_ended
         self._world = world
         self._on_failure = on_failure
+        self._connection_names = connection_names or _counter()
         self._failed = False
         self._loop = asyncio.get_running_loop()
         self._conn: _Connection | None = None
@@ -130,9 +140,9 @@ class LaneServer:
             while chunk := await reader.read(_READ_SIZE):
                 if self._conn is not conn:
                     break
-                self._received(conn.decoder.feed(chunk))
+                self._received(conn, conn.decoder.feed(chunk))
             if self._conn is conn:
-                self._received(conn.decoder.close())
+                self._received(conn, conn.decoder.close())
         except (ConnectionError, OSError) as exc:
             logger.info("lane %s: connection error: %s", self.lane_id, exc)
         except asyncio.CancelledError:
@@ -150,10 +160,10 @@ class LaneServer:
         half-open link expects. Refusing it would lock the lane out until the old link dies."""
         if self._conn is not None:
             self.disconnected("replaced by a new lane connection")
-        conn = self._conn = _Connection(writer)
+        conn = self._conn = _Connection(writer, self._connection_names())
         conn.write_task = asyncio.create_task(self._write_loop(conn))
         self._summary.connections += 1
-        self._log.note(self.lane_id, f"lane connected from {conn.peer}")
+        self._log.note(self.lane_id, f"lane connected from {conn.peer}", conn.name)
         logger.info("lane %s: connected from %s", self.lane_id, conn.peer)
         self._apply(self.rsu.start(self._clock.now()))
         return conn
@@ -170,37 +180,41 @@ class LaneServer:
         if conn.write_task is not None:
             conn.write_task.cancel()
         conn.writer.transport.abort()
-        self._log.note(self.lane_id, f"lane disconnected: {reason}")
+        self._log.note(self.lane_id, f"lane disconnected: {reason}", conn.name)
         logger.info("lane %s: disconnected: %s", self.lane_id, reason)
 
     # ------------------------------------------------------------ frames in
 
-    def _received(self, items: list[StreamItem]) -> None:
+    def _received(self, conn: _Connection, items: list[StreamItem]) -> None:
         for item in items:
             if isinstance(item, Rejected):
-                self._rejected(f"RX rejected ({item.reason.value}): {item.raw.hex()}")
+                self._rejected(conn, f"RX rejected ({item.reason.value}): {item.raw.hex()}")
                 continue
             assert isinstance(item, V3Packet)  # the decoder reads the V3 envelope only
             raw = encode_v3(item.seq, item.data)
             try:
                 frame = decode_frame(item.data)
             except FrameError as exc:
-                self._rejected(f"RX undecodable ({exc}): {raw.hex()}")
+                self._rejected(conn, f"RX undecodable ({exc}): {raw.hex()}")
                 continue
             self._summary.frames_received += 1
-            self._log.frame(self.lane_id, Direction.RX, raw)
+            self._log.frame(self.lane_id, conn.name, Direction.RX, raw)
             if seq_side(item.seq) is not Side.LANE:
-                self._log.note(self.lane_id, f"RX SEQ {item.seq:02x} is not a lane SEQ (X0)")
+                self._log.note(self.lane_id, f"RX SEQ {item.seq:02x} is not a lane SEQ (X0)",
+                               conn.name)
             if isinstance(frame, UnknownFrame):
-                self._rejected(f"RX unknown frame type {frame.frame_type:02X}, ignored")
+                self._rejected(conn, f"RX unknown frame type {frame.frame_type:02X}, ignored")
                 continue
+            for value in nonstandard_values(frame):
+                self._log.note(self.lane_id, f"RX {value}: kept as sent, frame answered",
+                               conn.name)
             self._apply(self.rsu.receive_frame(frame, self._clock.now()))
             if self.rsu.initialised:
                 self.initialised.set()
 
-    def _rejected(self, text: str) -> None:
+    def _rejected(self, conn: _Connection, text: str) -> None:
         self._summary.rejected_inputs += 1
-        self._log.note(self.lane_id, text)
+        self._log.note(self.lane_id, text, conn.name)
         logger.warning("lane %s: %s", self.lane_id, text)
 
     # ------------------------------------------------------------ vehicles and faults
@@ -235,8 +249,12 @@ class LaneServer:
                 self._on_pass_ended(effect)
             elif isinstance(effect, LaneFrameRejected):
                 self._log.note(self.lane_id, f"RX {type(effect.frame).__name__} ignored: "
-                                             f"{effect.detail}")
+                                             f"{effect.detail}", self._conn_name)
         self._reschedule()
+
+    @property
+    def _conn_name(self) -> str:
+        return self._conn.name if self._conn is not None else NO_CONNECTION
 
     def _durable(self) -> bool:
         """Write what the world changed before a frame reports it; False (and the run stops)
@@ -280,11 +298,11 @@ class LaneServer:
                     await asyncio.sleep(wait)
                 conn.writer.write(wire)  # one frame, one write
                 self._summary.frames_sent += 1
-                self._log.frame(self.lane_id, Direction.TX, raw)
+                self._log.frame(self.lane_id, conn.name, Direction.TX, raw)
                 if wire != raw:
                     at = next(i for i, (a, b) in enumerate(zip(raw, wire, strict=True)) if a != b)
                     self._log.note(self.lane_id, f"fault: TX corrupted on the wire, byte {at} "
-                                                 f"{raw[at]:02x}->{wire[at]:02x}")
+                                                 f"{raw[at]:02x}->{wire[at]:02x}", conn.name)
                 await conn.writer.drain()
                 conn.outgoing.task_done()
                 last = self._loop.time()
@@ -306,3 +324,9 @@ class LaneServer:
         self._timer = None
         # The loop may fire a hair early (its clock resolution): run what was due all the same.
         self._apply(self.rsu.handle_timer(max(self._clock.now(), self._due)))
+
+
+def _counter() -> Callable[[], str]:
+    """Connection names c1, c2, ... for a lane server on its own."""
+    numbers = itertools.count(1)
+    return lambda: connection_name(next(numbers))

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import enum
 import inspect
+import itertools
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ from rsu_sim.errors import ServeError
 from rsu_sim.model.rsu_effects import PassEnded
 from rsu_sim.model.scenario import Scenario
 from rsu_sim.model.streams import VehicleArrival
-from rsu_sim.server.frame_log import FrameLog, ServeSummary
+from rsu_sim.server.frame_log import FrameLog, ServeSummary, connection_name
 from rsu_sim.server.lane import FRAME_GAP_S, LaneServer, RealTimeClock
 from rsu_sim.site.served import Site, build_site
 from rsu_sim.world.durable import DurableWorld
@@ -93,9 +94,15 @@ class _Run:
         self.first = 0 if world is None else min(world.arrivals_fed, len(self.arrivals))
         self.all_fed = False
         clock = RealTimeClock(asyncio.get_running_loop())
+        numbers = itertools.count(1)
+        session = None if world is None else world.session
+
+        def connection_names() -> str:
+            return connection_name(next(numbers), session)
+
         self.lanes = {
             lane.spec.lane_id: LaneServer(lane, site, clock, log, self.summary, self._pass_ended,
-                                          world, self._failed)
+                                          world, self._failed, connection_names)
             for lane in site.lanes
         }
 

@@ -88,3 +88,43 @@ def test_help_documents_the_file_format() -> None:
     result = decode("--help")
     assert result.returncode == 0
     assert "--file" in result.stdout and "#" in result.stdout and "--envelope" in result.stdout
+
+
+def test_a_frame_log_prefix_is_kept_and_another_prefix_whole(tmp_path: Path) -> None:
+    first, second = golden.V3[0]["hex"], golden.V3[-1]["hex"]
+    capture = tmp_path / "frames.log"
+    capture.write_text(
+        f"# 2026-11-27T09:00:00.000+08:00 exit-1 c3 lane connected from 127.0.0.1:5000\n"
+        f"2026-11-27T09:00:00.125+08:00 exit-1 c3 TX {first}\n"
+        f"12:00:01.250 PC->RSU {second}\n", encoding="utf-8")
+    result = decode("--file", str(capture))
+    assert result.returncode == 0, result.stderr
+    logged, other = (json.loads(line) for line in result.stdout.splitlines())
+    assert list(logged)[:4] == ["time", "lane", "connection", "direction"]
+    assert (logged["time"], logged["lane"], logged["connection"], logged["direction"]) == (
+        "2026-11-27T09:00:00.125+08:00", "exit-1", "c3", "TX")
+    assert other["prefix"] == "12:00:01.250 PC->RSU" and "direction" not in other
+
+
+def test_a_vendor_value_is_decoded_with_a_note() -> None:
+    vendor_c0 = "c0" + "00" * 4 + "20210104171356" + "13" + "0a0a0001" + "00" * 5
+    data = bytes.fromhex(vendor_c0)
+    frame = b"\xff\xff\x00\x10" + len(data).to_bytes(4, "big") + data
+    from protocols.crc import crc16_x25
+
+    frame += crc16_x25(frame[2:]).to_bytes(2, "big")
+    result = decode(frame.hex())
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout)
+    assert line["fields"]["lane_mode"] == 0x13
+    assert line["notes"] == ["C0 lane_mode 0x13 is not a standard LaneMode: kept as sent"]
+
+
+def test_a_reader_that_stops_early_ends_the_output_quietly(tmp_path: Path) -> None:
+    capture = tmp_path / "big.log"
+    capture.write_text((golden.V3[0]["hex"] + "\n") * 20_000, encoding="utf-8")
+    shell = subprocess.run(
+        f"{sys.executable} -m protocols decode --file {capture} | head -1",
+        shell=True, capture_output=True, text=True, timeout=120, check=False)
+    assert shell.stdout.count("\n") == 1
+    assert shell.stderr == "", shell.stderr

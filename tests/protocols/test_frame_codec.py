@@ -18,8 +18,21 @@ from protocols import (
     encode_frame,
     heartbeat_layout,
 )
-from protocols.frame_codec import B0_FIXED_LENGTH, FRAME_LENGTHS, PSAM_INFO_LENGTH
-from protocols.frames import FrameType, Heartbeat, RefetchTac, UnknownFrame, VehicleAndCard
+from protocols.frame_codec import (
+    B0_FIXED_LENGTH,
+    FRAME_LENGTHS,
+    PSAM_INFO_LENGTH,
+    nonstandard_values,
+)
+from protocols.frames import (
+    FrameType,
+    Heartbeat,
+    Initialise,
+    LaneMode,
+    RefetchTac,
+    UnknownFrame,
+    VehicleAndCard,
+)
 from protocols.records import Plate
 from tests.protocols import golden, strategies
 
@@ -210,10 +223,23 @@ def test_bad_bcd_date_in_b2_is_a_frame_decode_error() -> None:
         decode_frame(bytes(data))
 
 
-def test_unknown_enum_in_strict_field_is_a_frame_decode_error() -> None:
-    with pytest.raises(FrameDecodeError, match="LaneMode"):
-        decode_frame(bytes.fromhex("c0") + bytes(4) + bytes.fromhex("20210104171356") + b"\x11"
-                     + bytes(9))
+@pytest.mark.parametrize("compiled", [True, False])
+def test_an_unknown_coded_value_is_kept_raw_and_named(compiled: bool) -> None:
+    vendor_c0 = (bytes.fromhex("c0") + bytes(4) + bytes.fromhex("20210104171356") + b"\x13"
+                 + bytes.fromhex("0a0a0001") + bytes(5))
+    frame = decode_frame(vendor_c0, compiled=compiled)
+    assert isinstance(frame, Initialise) and frame.lane_mode == 0x13
+    assert not isinstance(frame.lane_mode, LaneMode)
+    assert [str(v) for v in nonstandard_values(frame)] == [
+        "C0 lane_mode 0x13 is not a standard LaneMode"]
+    assert encode_frame(frame, compiled=compiled) == vendor_c0
+    stop = decode_frame(bytes.fromhex("c20000000109") + bytes(4), compiled=compiled)
+    assert [(v.field, v.value) for v in nonstandard_values(stop)] == [("stop_type", 9)]
+
+
+def test_standard_values_and_flags_are_not_named() -> None:
+    for frame in golden.V3:
+        assert nonstandard_values(decode_frame(golden.raw(frame)[8:-2])) == ()
 
 
 def test_out_of_range_field_is_an_encode_error() -> None:

@@ -186,12 +186,12 @@ def test_long_garbage_is_reported_in_bounded_pieces() -> None:
 
 
 def test_with_frames_pairs_packets_with_frames_or_errors() -> None:
-    stream = V3_STREAM + encode_v3(0x05, b"\xc4\x07") + b"\x00"
+    stream = V3_STREAM + encode_v3(0x05, b"\xc4\x01\x00") + b"\x00"
     pairs = list(with_frames(run(EnvelopeKind.V3, [stream])))
     frames: list[Frame | FrameError] = [result for _, result in pairs]
     assert len(pairs) == len(golden.V3) + 2
     assert not any(isinstance(result, FrameError) for result in frames[: len(golden.V3)])
-    assert pairs[-2][0] == V3Packet(0x05, b"\xc4\x07") and isinstance(pairs[-2][1], FrameError)
+    assert pairs[-2][0] == V3Packet(0x05, b"\xc4\x01\x00") and isinstance(pairs[-2][1], FrameError)
     assert pairs[-1][0] is None and isinstance(pairs[-1][1], FrameError)
 
 

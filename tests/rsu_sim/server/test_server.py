@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 import signal
 import socket
@@ -29,7 +30,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocols.cli_decode import frame_hex_of_line
+from protocols.cli_decode import frame_hex_of_line, prefix_fields, split_capture_line
 from protocols.envelope import EnvelopeKind, SeqCounter, Side, V3Packet, encode_v3
 from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import (
@@ -58,14 +59,20 @@ from rsu_sim.model.scenario import (
     Scenario,
     SpeedDistribution,
 )
-from rsu_sim.server.frame_log import Direction, ServeSummary, frame_line, log_lane_name
+from rsu_sim.server.frame_log import (
+    Direction,
+    ServeSummary,
+    connection_name,
+    frame_line,
+    log_lane_name,
+)
 from rsu_sim.server.server import StartTraffic, lane_ports, serve
 from rsu_sim.site.served import Site, build_site
 
 ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT_S = 20.0
 LANE = LaneSpec("entry-1", LaneMode.ENTRY, "3701", 101, 1)
-LOG_LINE = re.compile(r"^\S+ (\S+) (RX|TX) ((?:[0-9a-f]{2})+)$")
+LOG_LINE = re.compile(r"^(\S+) (\S+) (c\d+) (RX|TX) ((?:[0-9a-f]{2})+)$")
 #: Retransmission interval of a patient RSU: a lane answering on a loaded machine is never
 #: this late, and a test still ends well within `TIMEOUT_S` if it were.
 PATIENT_RETRANSMIT_S = 2.0
@@ -117,8 +124,8 @@ class MiniLane:
         self.seq = self.seq.next()
         await self.writer.drain()
 
-    async def initialise(self) -> None:
-        await self.send(Initialise(1_717_200_000, dt.datetime(2024, 6, 1, 8), LaneMode.ENTRY,
+    async def initialise(self, lane_mode: int = LaneMode.ENTRY) -> None:
+        await self.send(Initialise(1_717_200_000, dt.datetime(2024, 6, 1, 8), lane_mode,
                                    10, 10, 0))
 
     def close(self) -> None:
@@ -238,17 +245,36 @@ async def test_frame_log_decodes_with_the_protocols_cli(tmp_path: Path) -> None:
     lines = log.read_text(encoding="utf-8").splitlines()
     frames = [LOG_LINE.match(line) for line in lines if not line.startswith("#")]
     assert frames and all(frames), lines
-    directions = {m.group(2) for m in frames if m}
+    directions = {m.group(4) for m in frames if m}
     assert directions == {"RX", "TX"}
     done = subprocess.run([sys.executable, "-m", "protocols", "decode", "--file", str(log)],
                           capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    decoded = done.stdout.splitlines()
+    decoded = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(decoded) == len(frames)
-    names = [m.group(2) + ":" + line.split('"frame": "')[1][:2]
-             for m, line in zip(frames, decoded, strict=True) if m]
+    for m, line in zip(frames, decoded, strict=True):
+        assert m is not None
+        assert (line["time"], line["lane"], line["connection"], line["direction"]) == \
+            m.group(1, 2, 3, 4)
+    names = [line["direction"] + ":" + line["frame"] for line in decoded]
     assert all(n.startswith(("RX:C", "TX:B")) for n in names), names
     assert "TX:B5" in names and "RX:C6" in names
+
+
+async def test_a_vendor_lane_mode_is_answered_with_b0_and_noted(tmp_path: Path) -> None:
+    log = tmp_path / "frames.log"
+
+    async def lane_main(ports: Mapping[str, int]) -> None:
+        lane = await MiniLane.connect(ports[LANE.lane_id])
+        await lane.initialise(lane_mode=0x13)
+        await lane.run()
+
+    scene = scenario(arrivals=1)
+    summary = await run_with_lane(scene, lane_main, vehicles=1, frame_log=log,
+                                  site=patient_site(scene))
+    assert summary.ended[PassEnd.RELEASED] == 1
+    text = log.read_text(encoding="utf-8")
+    assert "RX C0 lane_mode 0x13 is not a standard LaneMode: kept as sent, frame answered" in text
 
 
 async def test_a_second_connection_replaces_the_first() -> None:
@@ -410,13 +436,19 @@ def test_lane_ports_follow_the_option_then_the_scenario() -> None:
 @given(lane_id=st.text(min_size=1, max_size=12),
        data=st.binary(min_size=1, max_size=40),
        seq=st.integers(0, 255),
+       connection=st.integers(1, 10_000),
        direction=st.sampled_from(Direction))
-def test_a_log_line_gives_the_decoder_its_frame(lane_id: str, data: bytes, seq: int,
-                                                direction: Direction) -> None:
+def test_a_log_line_gives_the_decoder_its_frame_and_prefix(
+        lane_id: str, data: bytes, seq: int, connection: int, direction: Direction) -> None:
     raw = encode_v3(seq, data)
-    line = frame_line(dt.datetime(2024, 6, 1, 8, tzinfo=dt.UTC), lane_id, direction, raw)
+    when = dt.datetime(2024, 6, 1, 8, tzinfo=dt.UTC)
+    line = frame_line(when, lane_id, connection_name(connection, 2), direction, raw)
     assert frame_hex_of_line(line) == raw.hex()
-    assert len(line.split()) == 4 and line.split()[1] == log_lane_name(lane_id)
+    split = split_capture_line(line)
+    assert split is not None
+    assert prefix_fields(split[0]) == {
+        "time": when.isoformat(timespec="milliseconds"), "lane": log_lane_name(lane_id),
+        "connection": f"c2.{connection}", "direction": direction.value}
 
 
 _RUN_SERVE = """
