@@ -34,7 +34,7 @@ from rsu_sim.results.files import DEFAULT_DIR, load_run
 from rsu_sim.results.lane_records import load_journal, load_records
 from rsu_sim.results.served import is_served, load_served
 from rsu_sim.scenario_file import load_packaged_scenario, load_scenario
-from rsu_sim.server.frame_log import Direction, frame_line, note_line
+from rsu_sim.server.frame_log import NO_CONNECTION, Direction, frame_line, note_line
 
 EXAMPLES = """\
 examples:
@@ -150,11 +150,13 @@ def _frame_capture(stream: TextIO) -> FrameCapture:
     corrupted on the wire is logged as written, with a note naming the byte flipped."""
     def capture(lane_id: str, direction: str, raw: bytes, wire: bytes, at: float) -> None:
         when = dt.datetime.fromtimestamp(at, LANE_TIME_ZONE)
-        stream.write(frame_line(when, lane_id, Direction(direction), raw) + "\n")
+        # Virtual time names no lane connection: "-" stands in its place.
+        stream.write(frame_line(when, lane_id, NO_CONNECTION, Direction(direction), raw) + "\n")
         if wire != raw:
             i = next(i for i, (a, b) in enumerate(zip(raw, wire, strict=True)) if a != b)
-            stream.write(note_line(when, lane_id, f"fault: {direction} corrupted on the wire, "
-                                                  f"byte {i} {raw[i]:02x}->{wire[i]:02x}") + "\n")
+            stream.write(note_line(when, lane_id, NO_CONNECTION,
+                                   f"fault: {direction} corrupted on the wire, "
+                                   f"byte {i} {raw[i]:02x}->{wire[i]:02x}") + "\n")
     return capture
 
 
