@@ -17,6 +17,8 @@ from protocols.frames import LaneMode
 DEFAULT_JOURNAL = Path("var/journal.sqlite3")
 #: The default MQTT port (plain TCP).
 DEFAULT_MQTT_PORT = 1883
+#: The default MQTT port over TLS.
+DEFAULT_MQTTS_PORT = 8883
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,21 @@ class LaneSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MqttTls:
+    """TLS to the broker: the CA that signed the broker's certificate (None: the system's CAs)
+    and, for a broker that wants clients to prove who they are, the lane's certificate and key
+    (the key may be in the certificate's file). The broker's name is checked against `host`."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.key_file is not None and self.cert_file is None:
+            raise ConfigError("MQTT TLS: key_file needs cert_file")
+
+
+@dataclass(frozen=True, slots=True)
 class MqttSettings:
     """The station's MQTT broker; absent from the configuration means no publishing."""
 
@@ -53,12 +70,24 @@ class MqttSettings:
     publish_timeout_s: float = 5.0
     #: outbox records published per round (pipelined, then marked published together)
     batch_size: int = 100
+    #: MQTT username and password ("": none); the password is never shown in a repr or a log
+    username: str = ""
+    password: str = field(default="", repr=False)
+    #: None: plain TCP
+    tls: MqttTls | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.port <= 0xFFFF:
             raise ConfigError(f"MQTT port {self.port} out of range")
         if self.keepalive_s < 1 or self.publish_timeout_s <= 0 or self.batch_size < 1:
             raise ConfigError("MQTT keepalive_s, publish_timeout_s and batch_size must be > 0")
+        if self.password and not self.username:
+            raise ConfigError("MQTT password needs a username")
+
+    @property
+    def address(self) -> str:
+        """`host:port`, for logs and events."""
+        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)

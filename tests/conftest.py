@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tests.support.broker import Broker, find_mosquitto, free_port
+from tests.support.broker import BROKER_USER, Broker, find_mosquitto, free_port
+from tests.support.tls import make_pki
 
 # CI runs the same examples every time, so a red run can be reproduced; developers keep exploring.
 settings.register_profile("ci", derandomize=True, deadline=None)
@@ -19,13 +20,31 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.fixture
-def mqtt_broker(tmp_path: Path) -> Iterator[Broker]:
-    """A real mosquitto on a free loopback port, stopped after the test."""
+def _mosquitto() -> str:
     binary = find_mosquitto()
     if binary is None:
         pytest.skip("Debian's mosquitto is not installed (apt-get install mosquitto)")
-    broker = Broker(binary=binary, workdir=tmp_path, port=free_port())
+    return binary
+
+
+@pytest.fixture
+def mqtt_broker(tmp_path: Path) -> Iterator[Broker]:
+    """A real mosquitto on a free loopback port, stopped after the test."""
+    broker = Broker(binary=_mosquitto(), workdir=tmp_path, port=free_port())
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def mqtt_tls_broker(tmp_path: Path) -> Iterator[Broker]:
+    """A mosquitto that speaks TLS only, with a certificate of the test's own CA, wants a client
+    certificate of that CA and the username and password `BROKER_USER`."""
+    workdir = tmp_path / "tls-broker"
+    broker = Broker(binary=_mosquitto(), workdir=workdir, port=free_port(),
+                    tls=make_pki(workdir / "pki"), users=dict([BROKER_USER]))
     broker.start()
     try:
         yield broker

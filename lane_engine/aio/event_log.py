@@ -4,7 +4,8 @@ Levels mean something: DEBUG for the steps of a pass and every frame, INFO for w
 (a vehicle charged, refused, a connection made), WARNING for faults an operator may have to look
 at (rejected frames, RSU or broker links lost, a failed purchase, a refused centre update),
 ERROR for money or data at risk (a purchase left UNRESOLVED, a TAC that does not verify, the
-journal failing). `--log-level warning` therefore shows every fault and nothing else.
+journal failing). Alarms (`lane_engine.aio.alarms`) are logged too, raised and cleared.
+`--log-level warning` therefore shows every fault and nothing else.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from lane_engine.core.effects import (
 )
 from lane_engine.core.outcomes import ReasonCode, TransactionRecord
 from lane_engine.logfmt import event_fields
+from lane_engine.station.events import Alarm, AlarmKind, BrokerLink, LinkState
 from protocols.frames import UnknownFrame
 
 __all__ = ["EventLog", "describe", "event_name"]
@@ -90,6 +92,32 @@ def _completed(event: TransactionCompleted) -> tuple[int, Fields]:
     # A TAC that does not verify is a debit clearing may refuse: money at risk.
     level = ERROR if event.record.tac_verified is False else INFO
     return level, record_fields(event.record)
+
+
+def _broker_link(event: BrokerLink, lane: int | None) -> tuple[int, Fields]:
+    fields: Fields = {"state": event.state.value, "broker": event.broker,
+                      "client": event.client_id}
+    if event.tls:
+        fields["tls"] = True
+    if event.state is LinkState.LOST:
+        fields.update(detail=event.detail, retry_in_s=event.retry_in_s, failures=event.failures)
+    if lane is None:
+        fields["backlog"] = event.backlog
+        level = WARNING if event.state is LinkState.LOST else INFO
+    else:
+        # A lane's status session follows the plaza's: its first failure in a row is worth a
+        # warning, the retries and the steps are detail.
+        first_loss = event.state is LinkState.LOST and event.failures == 1
+        level = WARNING if first_loss else DEBUG
+    return level, fields
+
+
+def _alarm(event: Alarm, lane: int | None) -> tuple[int, Fields]:
+    fields: Fields = {"alarm": event.kind.value, "state": "cleared" if event.cleared else "raised",
+                      "detail": event.detail}
+    if event.cleared:
+        return INFO, fields
+    return (ERROR if event.kind is AlarmKind.JOURNAL_ERROR else WARNING), fields
 
 
 def _disconnected(event: RsuDisconnected) -> tuple[int, Fields]:
@@ -156,10 +184,17 @@ def event_name(kind: type) -> str:
     return name
 
 
-def describe(event: object) -> tuple[int, Fields]:
-    """The level and fields of one event. An event of a kind not listed here (a runtime event
-    of another module) gives them itself, as `log_level` and `log_fields()`; else INFO, no
-    fields."""
+#: Kinds whose level depends on the event and on the lane it is about (None: the plaza).
+_BY_LANE: dict[type, Callable[[Any, int | None], tuple[int, Fields]]] = {
+    BrokerLink: _broker_link,
+    Alarm: _alarm,
+}
+
+
+def describe(event: object, lane: int | None = None) -> tuple[int, Fields]:
+    """The level and fields of one event about `lane`. An event of a kind not listed here (a
+    runtime event of another module) gives them itself, as `log_level` and `log_fields()`;
+    else INFO, no fields."""
     kind = type(event)
     fixed = _FIXED.get(kind)
     if fixed is not None:
@@ -167,6 +202,9 @@ def describe(event: object) -> tuple[int, Fields]:
     variable = _VARIABLE.get(kind)
     if variable is not None:
         return variable(event)
+    by_lane = _BY_LANE.get(kind)
+    if by_lane is not None:
+        return by_lane(event, lane)
     fields = getattr(event, "log_fields", None)
     return getattr(event, "log_level", INFO), (fields() if callable(fields) else {})
 
@@ -183,7 +221,7 @@ class EventLog:
         # Most events are DEBUG: decide before any field is built.
         if fixed is not None and not self._logger.isEnabledFor(fixed[0]):
             return
-        level, fields = describe(event.event)
+        level, fields = describe(event.event, event.lane)
         if not self._logger.isEnabledFor(level):
             return
         name = event_name(kind)

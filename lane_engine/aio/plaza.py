@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+from lane_engine.aio.alarms import AlarmBook
 from lane_engine.aio.bus import (
     CentreUpdate,
     EventBus,
@@ -30,6 +31,7 @@ from lane_engine.core.settling import UnresolvedBook
 from lane_engine.errors import LaneError
 from lane_engine.journal import JournalFilter, SqliteJournal
 from lane_engine.station import centre
+from lane_engine.station.events import Alarm, BrokerLink
 from lane_engine.station.mqtt import MqttLink, Topics
 from lane_engine.times import iso_time
 
@@ -62,6 +64,8 @@ class Plaza:
         #: The UNRESOLVED purchases of every lane: a card may show up again at any of them.
         self.unresolved = UnresolvedBook()
         self.link: MqttLink | None = None
+        #: Raises and clears the alarms (on the bus, and on the alarms topic with a broker).
+        self.alarms = AlarmBook(self._alarm)
         self.failure: BaseException | None = None
         self._stop: asyncio.Event | None = None
 
@@ -87,7 +91,7 @@ class Plaza:
                     config.mqtt, Topics(config.network, config.station), config.client_id,
                     [lane.number for lane in config.lanes], journal,
                     on_centre=self.apply_centre, reconnect=config.reconnect, rng=self._rng,
-                    sleep=self._sleep,
+                    sleep=self._sleep, clock=self.clock, on_link=self._broker_link,
                 )
             for settings in config.lanes:
                 executor = EffectExecutor(settings.number, committer, self.bus, self.clock)
@@ -97,6 +101,7 @@ class Plaza:
                     sleep=self._sleep,
                 )
             unsubscribe = self.bus.subscribe(self._on_event)
+            unsubscribe_alarms = self.bus.subscribe(self.alarms)
             link_task = asyncio.ensure_future(self.link.run()) if self.link else None
             for number in self.runners:
                 self._publish_status(number)
@@ -105,6 +110,7 @@ class Plaza:
                 committer.flush()
             finally:
                 unsubscribe()
+                unsubscribe_alarms()
                 if self.link is not None and link_task is not None:
                     self.link.close(config.timeouts.drain_s)
                     await link_task
@@ -137,6 +143,14 @@ class Plaza:
             self.failure = exc
         if self._stop is not None:
             self._stop.set()
+
+    def _broker_link(self, lane: int | None, link: BrokerLink) -> None:
+        self.bus.publish(LaneEvent(lane, self.clock.time(), link))
+
+    def _alarm(self, alarm: Alarm) -> None:
+        self.bus.publish(LaneEvent(alarm.lane, self.clock.time(), alarm))
+        if self.link is not None:
+            self.link.send_alarm(alarm)
 
     def _committed(self) -> None:
         if self.link is not None:

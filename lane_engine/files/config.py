@@ -6,15 +6,20 @@ journal command's default), not from the configuration file's folder.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lane_engine.config import (
     DEFAULT_JOURNAL,
+    DEFAULT_MQTT_PORT,
+    DEFAULT_MQTTS_PORT,
     AuditSettings,
     LaneSettings,
     MqttSettings,
+    MqttTls,
     PlazaConfig,
     Reconnect,
     RuntimeTimeouts,
@@ -31,11 +36,13 @@ _TABLES: dict[str, set[str]] = {
     "plaza": {"network", "station", "name"},
     "paths": {"journal", "policy", "fee_table", "blacklist"},
     "audit": {"key_set"},
-    "mqtt": {"host", "port", "client_id", "keepalive_s", "publish_timeout_s", "batch_size"},
+    "mqtt": {"host", "port", "client_id", "keepalive_s", "publish_timeout_s", "batch_size",
+             "username", "password", "password_file", "tls"},
     "timeouts": {"connect_s", "shutdown_s", "drain_s", "initialise_s", "vehicle_read_s",
                  "purchase_s", "refetch_s", "refetch_attempts"},
     "reconnect": {"initial_s", "max_s", "jitter"},
 }
+_TLS_KEYS = {"ca_file", "cert_file", "key_file"}
 _LANE_KEYS = {"number", "mode", "rsu", "envelope", "bst_interval_ms", "tx_power",
               "pll_channel_id"}
 _MODES = {"entry": LaneMode.ENTRY, "exit": LaneMode.EXIT}
@@ -142,10 +149,48 @@ class _Reader:
 
     def mqtt(self, table: dict[str, Any]) -> MqttSettings:
         host = self.get(table, "mqtt.host", str)
+        tls = self.tls(table["tls"]) if "tls" in table else None
+        password = self.get(table, "mqtt.password", str, "")
+        if "password_file" in table:
+            if password:
+                raise self.error("mqtt.password_file", "give password or password_file, not both")
+            password = self.secret(Path(self.get(table, "mqtt.password_file", str)))
+        port = DEFAULT_MQTTS_PORT if tls is not None else DEFAULT_MQTT_PORT
         return self.made(
-            lambda **kw: MqttSettings(host, **kw), "mqtt", table, port=int, client_id=str,
-            keepalive_s=int, publish_timeout_s=float, batch_size=int,
+            lambda **kw: MqttSettings(host, **{"port": port, **kw}, password=password, tls=tls),
+            "mqtt", table, port=int, client_id=str, keepalive_s=int, publish_timeout_s=float,
+            batch_size=int, username=str,
         )
+
+    def tls(self, table: object) -> MqttTls:
+        if not isinstance(table, dict):
+            raise self.error("mqtt.tls", "must be a table ([mqtt.tls])")
+        for key in table:
+            if key not in _TLS_KEYS:
+                raise self.error(f"mqtt.tls.{key}", "unknown field")
+        files = {key: self.path(table, f"mqtt.tls.{key}") for key in _TLS_KEYS}
+        try:
+            return MqttTls(**files)
+        except ConfigError as exc:
+            raise self.error("mqtt.tls", str(exc)) from exc
+
+    def secret(self, path: Path) -> str:
+        """The first line of a password file that only its owner may read."""
+        try:
+            with path.open("rb") as stream:
+                mode = os.fstat(stream.fileno()).st_mode
+                text = stream.read().decode("utf-8")
+        except OSError as exc:
+            raise self.error("mqtt.password_file", f"{path}: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError:
+            raise self.error("mqtt.password_file", f"{path}: not UTF-8 text") from None
+        if mode & 0o077:
+            raise self.error("mqtt.password_file", f"{path}: mode {stat.S_IMODE(mode):04o} lets "
+                                                   "group or others read it; want 0600")
+        password = text.split("\n", 1)[0].rstrip("\r")
+        if not password:
+            raise self.error("mqtt.password_file", f"{path}: empty")
+        return password
 
     def audit(self, table: dict[str, Any]) -> AuditSettings:
         return AuditSettings(Path(self.get(table, "audit.key_set", str)))

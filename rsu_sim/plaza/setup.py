@@ -143,8 +143,17 @@ def config_toml(config: PlazaConfig) -> str:
     if config.audit is not None:
         lines += ["[audit]", f"key_set = {path(config.audit.key_set)}", ""]
     if config.mqtt is not None:
-        lines += ["[mqtt]", f"host = {json.dumps(config.mqtt.host)}",
-                  f"port = {config.mqtt.port}", ""]
+        mqtt = config.mqtt
+        lines += ["[mqtt]", f"host = {json.dumps(mqtt.host)}", f"port = {mqtt.port}"]
+        if mqtt.username:
+            lines += [f"username = {json.dumps(mqtt.username)}",
+                      f"password = {json.dumps(mqtt.password)}"]
+        if mqtt.tls is not None:
+            lines += ["[mqtt.tls]"] + [
+                f"{name} = {path(value)}" for name, value in (
+                    ("ca_file", mqtt.tls.ca_file), ("cert_file", mqtt.tls.cert_file),
+                    ("key_file", mqtt.tls.key_file)) if value is not None]
+        lines.append("")
     for lane in config.lanes:
         lines += ["[[lanes]]", f"number = {lane.number}",
                   f"mode = {json.dumps(lane.mode.name.lower())}",

@@ -16,17 +16,21 @@ from rsu_sim.plaza.setup import PLAZA_NETWORK, PLAZA_STATION
 from tests.support.broker import Broker
 
 TOPIC = f"etc/{PLAZA_NETWORK}/{PLAZA_STATION}/+/transactions"
+ALARMS = f"etc/{PLAZA_NETWORK}/{PLAZA_STATION}/alarms"
 
 
 class Station:
-    """Subscribes to every lane's transactions (QoS 1) and resubscribes after an outage;
-    `subscribed` is set while it is, and the test clears it before stopping the broker."""
+    """Subscribes to every lane's transactions and the plaza's alarms (QoS 1) and resubscribes
+    after an outage; `subscribed` is set while it is, and the test clears it before stopping
+    the broker. It gets in as the broker wants (TLS, client certificate, password)."""
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self.messages: list[dict[str, Any]] = []
+        self.alarms: list[dict[str, Any]] = []
         self.subscribed = asyncio.Event()
         self.sessions = 0
+        self.client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Station:
@@ -43,12 +47,18 @@ class Station:
     async def _run(self) -> None:
         while True:
             try:
-                async with aiomqtt.Client(self.broker.host, self.broker.port) as client:
-                    await client.subscribe(TOPIC, qos=1)
+                async with aiomqtt.Client(self.broker.host, self.broker.port,
+                                          **self.broker.client_options()) as client:
+                    self.client = client
+                    await client.subscribe([(TOPIC, 1), (ALARMS, 1)])
                     self.sessions += 1
                     self.subscribed.set()
                     async for message in client.messages:
-                        self.messages.append(json.loads(bytes(message.payload)))
+                        document = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+                        if str(message.topic) == ALARMS:
+                            self.alarms.append(document)
+                        else:
+                            self.messages.append(document)
             except aiomqtt.MqttError:
                 self.subscribed.clear()
                 await asyncio.sleep(0.05)

@@ -17,6 +17,7 @@ import pytest
 from lane_engine.core.ledger import amend
 from lane_engine.core.outcomes import Outcome, ReasonCode
 from lane_engine.journal import SqliteJournal
+from lane_engine.times import parse_time
 from tests.lane_engine.station.test_mqtt import refusal
 from tests.support.broker import Broker, free_port
 
@@ -92,10 +93,12 @@ def test_status_and_journal_read_the_configured_journal(tmp_path: Path) -> None:
     assert stats.returncode == 0 and "open intents: 1" in stats.stdout
 
 
-def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_run_stops_cleanly_on_sigterm(tmp_path: Path, log_format: str) -> None:
     config = config_file(tmp_path)
     process = subprocess.Popen(
-        [sys.executable, "-m", "lane_engine", "run", "--config", str(config)], cwd=ROOT,
+        [sys.executable, "-m", "lane_engine", "run", "--config", str(config),
+         "--log-format", log_format], cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -110,6 +113,12 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     # No RSU listens: the connection failure is a warning; the stop is the last line.
     lines = err.splitlines()
+    if log_format == "json":
+        documents = [json.loads(line) for line in lines]
+        assert any(d["level"] == "warning" and d["event"] == "rsu_disconnected"
+                   and d["lane"] == 4 for d in documents), err
+        assert documents[-1]["event"] == "plaza_stopped", err
+        return
     assert any("level=warning event=rsu_disconnected lane=" in line for line in lines), err
     assert lines[-1].endswith("level=info event=plaza_stopped"), err
 
@@ -120,6 +129,7 @@ async def test_the_last_will_sets_the_lane_offline_when_the_process_dies(
 ) -> None:
     config = config_file(tmp_path, mqtt_broker)
     topic = "etc/3701/120/4/status"
+    started = time.time()
     process = subprocess.Popen(
         [sys.executable, "-m", "lane_engine", "run", "--config", str(config)], cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
@@ -143,4 +153,7 @@ async def test_the_last_will_sets_the_lane_offline_when_the_process_dies(
         process.wait()
     online = next(s for s in seen if s["status"] == "online")
     assert online["lane"] == 4 and online["rsu"] == "disconnected"
-    assert seen[-1] == {"lane": 4, "status": "offline"}
+    will = seen[-1]
+    assert (will["lane"], will["status"], will["reason"]) == (4, "offline", "connection lost")
+    # The will's time is when its session opened, after the process started.
+    assert started <= parse_time(str(will["at"])) <= time.time()

@@ -96,3 +96,47 @@ def test_missing_lanes_and_bad_toml_and_missing_file(tmp_path: Path) -> None:
         load_config(write(tmp_path, "[plaza\n"))
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_mqtt_tls_and_a_password_file(tmp_path: Path) -> None:
+    secret = tmp_path / "mqtt.password"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    secret.chmod(0o600)
+    config = load_config(write(tmp_path, MINIMAL + f"""
+[mqtt]
+host = "broker.station"
+username = "lane-3701-120"
+password_file = "{secret}"
+[mqtt.tls]
+ca_file = "ca.pem"
+cert_file = "lane.pem"
+key_file = "lane.key"
+"""))
+    mqtt = config.mqtt
+    assert mqtt is not None and mqtt.tls is not None
+    assert (mqtt.port, mqtt.username, mqtt.password) == (8883, "lane-3701-120", "s3cret")
+    assert (mqtt.tls.ca_file, mqtt.tls.cert_file, mqtt.tls.key_file) == (
+        Path("ca.pem"), Path("lane.pem"), Path("lane.key"))
+    assert "s3cret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("mqtt", "message"),
+    [
+        ('host = "b"\npassword = "x"', "password needs a username"),
+        ('host = "b"\nusername = "u"\npassword = "x"\npassword_file = "p"',
+         "mqtt.password_file: give password or password_file, not both"),
+        ('host = "b"\nusername = "u"\npassword_file = "OPEN"', "mode 0644 lets group or others"),
+        ('host = "b"\nusername = "u"\npassword_file = "/nonexistent/p"', "mqtt.password_file:"),
+        ('host = "b"\ntls = 3', "mqtt.tls: must be a table"),
+        ('host = "b"\n[mqtt.tls]\nkey_file = "k"', "mqtt.tls: .*key_file needs cert_file"),
+        ('host = "b"\n[mqtt.tls]\nca = "c"', "mqtt.tls.ca: unknown field"),
+    ],
+)
+def test_mqtt_security_faults_name_the_field(tmp_path: Path, mqtt: str, message: str) -> None:
+    open_file = tmp_path / "open.password"
+    open_file.write_text("x\n", encoding="utf-8")
+    open_file.chmod(0o644)
+    text = MINIMAL + "[mqtt]\n" + mqtt.replace("OPEN", str(open_file)) + "\n"
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text))
