@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint venv broker clean
+.PHONY: test demo bench lint venv broker postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,19 @@ broker:
 	      || echo "note: could not install mosquitto; broker tests will say so"; \
 	  fi; }
 
-lint: $(STAMP)
-	$(BIN)/ruff check protocols keys lane_engine rsu_sim tests benchmarks
-	$(BIN)/mypy protocols keys lane_engine rsu_sim
+# The centre's store tests need Debian's postgresql (its initdb and postgres); likewise.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "note: could not install postgresql; PostgreSQL tests will say so"; \
+	  fi; }
 
-test: $(STAMP) broker lint
+lint: $(STAMP)
+	$(BIN)/ruff check protocols keys lane_engine rsu_sim centre tests benchmarks
+	$(BIN)/mypy protocols keys lane_engine rsu_sim centre
+
+test: $(STAMP) broker postgres lint
 	$(BIN)/python -m pytest --benchmark-disable -q
 
 demo: $(STAMP)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 from tests.support.broker import BROKER_USER, Broker, find_mosquitto, free_port
+from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.tls import make_pki
 
 # CI runs the same examples every time, so a red run can be reproduced; developers keep exploring.
@@ -50,3 +51,26 @@ def mqtt_tls_broker(tmp_path: Path) -> Iterator[Broker]:
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL cluster on a free loopback port for the whole session (each test takes
+    a fresh database from it: `postgres_server.new_database()`)."""
+    try:
+        server = start_postgres()
+    except RuntimeError as exc:
+        pytest.skip(f"PostgreSQL cannot be started: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh, empty centre database: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "centre.sqlite3")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("protocols", "keys", "lane_engine", "rsu_sim")
+PACKAGES = ("protocols", "keys", "lane_engine", "rsu_sim", "centre")
 IO_MODULES = {
     "asyncio", "socket", "time", "random", "aiomqtt", "sqlite3", "subprocess", "selectors",
 }
-SANS_IO = ("protocols", "lane_engine/core", "rsu_sim/model")
+SANS_IO = ("protocols", "lane_engine/core", "rsu_sim/model", "centre/ledger")
 
 
 def _imports(path: Path) -> set[str]:
@@ -49,6 +49,14 @@ ALLOWED = {
     "protocols": {"protocols"},
     "keys": {"keys", "protocols"},
     "lane_engine": {"lane_engine", "protocols", "keys"},
+    "centre": {"centre", "protocols", "keys", "lane_engine"},
+}
+
+#: The lane's published formats the centre may use: list files and their values, the centre's
+#: MQTT messages, the transaction record codec, and the CLI conventions (usage errors).
+CENTRE_USES_OF_THE_LANE = {
+    "lane_engine.core.blacklist", "lane_engine.files.blacklist", "lane_engine.station.centre",
+    "lane_engine.journal.codec", "lane_engine.cli.args", "lane_engine.errors",
 }
 
 
@@ -64,6 +72,16 @@ def test_package_imports_only_lower_layers(package: str) -> None:
     assert not offenders, sorted(offenders)
 
 
+def test_the_centre_uses_only_the_lanes_published_formats() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _modules("centre")
+        for name in _imports(path)
+        if _top(name) == "lane_engine" and name not in CENTRE_USES_OF_THE_LANE
+    ]
+    assert not offenders
+
+
 def test_simulator_model_does_not_import_the_lane() -> None:
     offenders = [
         f"{path.relative_to(ROOT)}: {name}"
@@ -74,10 +92,10 @@ def test_simulator_model_does_not_import_the_lane() -> None:
     assert not offenders
 
 
-def test_exactly_one_module_imports_aiomqtt() -> None:
+@pytest.mark.parametrize("package", PACKAGES)
+def test_at_most_one_module_per_package_imports_aiomqtt(package: str) -> None:
     importers = [
         path.relative_to(ROOT)
-        for package in PACKAGES
         for path in _modules(package)
         if "aiomqtt" in {_top(n) for n in _imports(path)}
     ]
@@ -120,6 +138,10 @@ ROOMS: dict[str, dict[str, set[str]]] = {
         "harness": {"model", "site", "results"},
         "plaza": {"model", "site", "results", "harness", "server", "cli"},
         "cli": {"model", "site", "results", "harness", "server", "plaza", "world"},
+    },
+    "centre": {
+        "ledger": set(),
+        "store": {"ledger"},
     },
 }
 
