@@ -9,6 +9,7 @@ from keys.derivation import (
     diversify,
     issuer_factor,
     issuer_key,
+    load_session_key,
     purchase_session_key,
     sm4_session_key_block,
     tac_key,
@@ -24,6 +25,16 @@ from keys.errors import (
     VehicleFileError,
 )
 from keys.keyset import KeySet, MasterKeys, generate_key_set, parse_key_set, seeded_random_bytes
+from keys.load import (
+    LoadTerms,
+    LoadType,
+    load_mac1,
+    load_mac2,
+    load_tac,
+    verify_load_mac1,
+    verify_load_mac2,
+    verify_load_tac,
+)
 from keys.psam import Psam, SamPurchase, SoftwarePsam, network_of_issuer_factor
 from keys.purchase import (
     PurchaseTerms,
@@ -53,6 +64,8 @@ __all__ = [
     "KeySet",
     "KeySetError",
     "KeysError",
+    "LoadTerms",
+    "LoadType",
     "MasterKeys",
     "MemorySerialStore",
     "Psam",
@@ -77,6 +90,10 @@ __all__ = [
     "generate_key_set",
     "issuer_factor",
     "issuer_key",
+    "load_mac1",
+    "load_mac2",
+    "load_session_key",
+    "load_tac",
     "mac1",
     "mac2",
     "network_of_issuer_factor",
@@ -93,6 +110,9 @@ __all__ = [
     "tac_key",
     "transaction_proof",
     "unpad",
+    "verify_load_mac1",
+    "verify_load_mac2",
+    "verify_load_tac",
     "verify_mac1",
     "verify_mac2",
     "verify_tac",

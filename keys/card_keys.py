@@ -1,5 +1,5 @@
-"""Card keys drawn from a key set (DPK, DTK, the OBU vehicle key); issuer-level keys and the most
-recent card and OBU keys are kept, so a card or OBU seen again costs no derivation."""
+"""Card keys drawn from a key set (DPK, DTK, DLK, the OBU vehicle key); issuer-level keys and the
+most recent card and OBU keys are kept, so a card or OBU seen again costs no derivation."""
 
 from __future__ import annotations
 
@@ -87,6 +87,17 @@ class CardKeys:
     ) -> SecretKey:
         """The card's TAC key: div(div(MTK, issuer factor), card serial)."""
         return self._card_key("mtk", network, key_version, algorithm, issuer_factor, card_serial)
+
+    def dlk(
+        self,
+        network: str,
+        key_version: int,
+        algorithm: Algorithm,
+        issuer_factor: bytes,
+        card_serial: bytes,
+    ) -> SecretKey:
+        """The card's load key: div(div(MLK, issuer factor), card serial)."""
+        return self._card_key("mlk", network, key_version, algorithm, issuer_factor, card_serial)
 
     def obu_vehicle_key(
         self, network: str, key_version: int, algorithm: Algorithm, contract_serial: bytes

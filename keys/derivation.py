@@ -1,4 +1,5 @@
-"""Key derivation: diversification, two-level card keys, purchase session keys, the TAC key."""
+"""Key derivation: diversification, two-level card keys, purchase and load session keys, the TAC
+key."""
 
 from __future__ import annotations
 
@@ -65,6 +66,19 @@ def purchase_session_key(
     if algorithm is Algorithm.SM4:
         return SecretKey(ecb_encrypt(algorithm, dpk, sm4_session_key_block(seed)))
     return SecretKey(ecb_encrypt(algorithm, dpk, seed))
+
+
+#: What stands in the terminal-serial place of the load session key's input (crypto.md §3a).
+LOAD_SESSION_KEY_FILLER = 0x8000
+
+
+def load_session_key(
+    algorithm: Algorithm, dlk: SecretKey, pseudo_random: bytes, online_serial: int
+) -> SecretKey:
+    """SESLK from the card's DLK: the purchase session-key rule with random 4 ‖ online serial 2
+    ‖ `80 00` as its input (3DES field; SM4 our decision, padded as the purchase key)."""
+    return purchase_session_key(algorithm, dlk, pseudo_random, online_serial,
+                                LOAD_SESSION_KEY_FILLER)
 
 
 def sm4_session_key_block(seed: bytes) -> bytes:

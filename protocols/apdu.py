@@ -1,5 +1,5 @@
-"""APDUs of the ETC user card (ICC) and the PSAM (`card.md` §3): typed commands, their bytes, and
-the typed bodies of their responses.
+"""APDUs of the ETC user card (ICC) and the PSAM (`card.md` §3, §3.1a): typed commands, their
+bytes, and the typed bodies of their responses.
 
 `encode_command` / `decode_command` convert every command of both devices; the card and PSAM
 emulators dispatch on the decoded value. A malformed command raises `CommandRejected`, which
@@ -146,10 +146,30 @@ class DebitForCappPurchase:
 
 @dataclass(frozen=True, slots=True)
 class GetTransactionProve:
-    """GET TRANSACTION PROVE: `80 5A 00 | trans type | 02 | CTC 2`."""
+    """GET TRANSACTION PROVE: `80 5A 00 | trans type | 02 | counter 2`: the CTC of a purchase, or
+    the online serial (before its increment) of a load (trans type `02`)."""
 
     ctc: int
     trans_type: int = TransType.COMPOSITE_PURCHASE  # TransType where known
+
+
+@dataclass(frozen=True, slots=True)
+class InitializeForLoad:
+    """INITIALIZE FOR LOAD: `80 50 00 | load type | 0B | key index | amount 4 | terminal 6 | 10`
+    (load type `02` the electronic purse, `01` the deposit; `keys.load.LoadType`)."""
+
+    key_index: int
+    amount: int  # fen
+    terminal_number: bytes  # 6
+    load_type: int = 0x02
+
+
+@dataclass(frozen=True, slots=True)
+class CreditForLoad:
+    """CREDIT FOR LOAD: `80 52 00 00 0B | date 4 | time 3 | MAC2 4 | 04`."""
+
+    transaction_time: dt.datetime  # BCD yyyymmdd HHmmss on the wire
+    mac2: bytes  # 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +203,8 @@ Command = (
     | UpdateCappDataCache
     | DebitForCappPurchase
     | GetTransactionProve
+    | InitializeForLoad
+    | CreditForLoad
     | InitSamForPurchase
     | CreditSamForPurchase
 )
@@ -256,6 +278,13 @@ def _encode(c: Command) -> bytes:
             return _header(0x80, 0x54, 0x01, 0x00, body)
         case GetTransactionProve():
             return _header(0x80, 0x5A, 0x00, c.trans_type, struct.pack(">H", c.ctc))
+        case InitializeForLoad():
+            body = struct.pack(">BI", c.key_index, c.amount)
+            body += _fixed("terminal number", c.terminal_number, TERMINAL_NUMBER_LENGTH)
+            return _header(0x80, 0x50, 0x00, c.load_type, body, le=LOAD_INITIALIZED_LENGTH)
+        case CreditForLoad():
+            body = encode_transaction_time(c.transaction_time) + _fixed("MAC2", c.mac2, 4)
+            return _header(0x80, 0x52, 0x00, 0x00, body, le=4)
         case InitSamForPurchase():
             body = _fixed("ICC random", c.icc_random, 4)
             body += struct.pack(">HIB", c.ctc, c.amount, c.trans_type)
@@ -309,9 +338,18 @@ def _get_balance(p1: int, p2: int, body: bytes, le: int | None) -> Command:
 
 
 def _initialize(p1: int, p2: int, body: bytes, le: int | None) -> Command:
-    _p1p2(p1 == 3 and p2 == 2, "INITIALIZE FOR CAPP PURCHASE")
+    # One INS for both: P1 03 opens a purchase, P1 00 a load of the purse (02) or deposit (01).
     key_index, amount = struct.unpack_from(">BI", body)
+    if p1 == 0:
+        _p1p2(p2 in (1, 2), "INITIALIZE FOR LOAD")
+        return InitializeForLoad(key_index, amount, body[5:11], p2)
+    _p1p2(p1 == 3 and p2 == 2, "INITIALIZE FOR CAPP PURCHASE")
     return InitializeForCappPurchase(key_index, amount, body[5:11])
+
+
+def _credit_load(p1: int, p2: int, body: bytes, le: int | None) -> Command:
+    _p1p2(p1 == 0 and p2 == 0, "CREDIT FOR LOAD")
+    return CreditForLoad(decode_transaction_time(body[0:7]), body[7:11])
 
 
 def _update_cache(p1: int, p2: int, body: bytes, le: int | None) -> Command:
@@ -360,6 +398,7 @@ _LAYOUTS: dict[int, _Layout] = {
     0x50: _Layout(0x80, 11, _initialize),
     0xDC: _Layout(0x80, ENTRY_EXIT_RECORD_LENGTH, _update_cache),
     0x54: _Layout(0x80, 15, _debit),
+    0x52: _Layout(0x80, 11, _credit_load),
     0x5A: _Layout(0x80, 2, _prove),
     0x70: _Layout(0x80, 36, _init_sam),
     0x72: _Layout(0x80, 4, _credit_sam),
@@ -429,6 +468,22 @@ class PurchaseInitialized:
     icc_random: bytes  # 4
 
 
+#: The body of the INITIALIZE FOR LOAD response, in bytes.
+LOAD_INITIALIZED_LENGTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class LoadInitialized:
+    """Body of the INITIALIZE FOR LOAD response (16 bytes)."""
+
+    balance: int  # fen, before the load
+    online_serial: int  # counts loads (not the purchase CTC)
+    key_version: int
+    algorithm: int  # AlgFlag where known
+    pseudo_random: bytes  # 4
+    mac1: bytes  # 4
+
+
 @dataclass(frozen=True, slots=True)
 class DebitDone:
     """Body of the DEBIT FOR CAPP PURCHASE response: TAC 4 ‖ MAC2 4."""
@@ -483,6 +538,29 @@ def decode_purchase_initialized(data: bytes) -> PurchaseInitialized:
         algorithm=_known(AlgFlag, body[10]),
         icc_random=body[11:15],
     )
+
+
+def encode_load_initialized(value: LoadInitialized) -> bytes:
+    """The 16-byte body of the INITIALIZE FOR LOAD response."""
+    try:
+        head = struct.pack(">IHBB", value.balance, value.online_serial, value.key_version,
+                           value.algorithm)
+    except struct.error as exc:
+        raise ApduError(f"cannot encode INITIALIZE FOR LOAD response: {exc}") from exc
+    return head + _fixed("pseudo-random", value.pseudo_random, 4) + _fixed("MAC1", value.mac1, 4)
+
+
+def decode_load_initialized(data: bytes) -> LoadInitialized:
+    """Parse the 16-byte body of the INITIALIZE FOR LOAD response."""
+    body = _body("INITIALIZE FOR LOAD", data, LOAD_INITIALIZED_LENGTH)
+    balance, serial, key_version, algorithm = struct.unpack_from(">IHBB", body)
+    return LoadInitialized(balance, serial, key_version, _known(AlgFlag, algorithm), body[8:12],
+                           body[12:16])
+
+
+def decode_load_tac(data: bytes) -> bytes:
+    """The TAC of the CREDIT FOR LOAD response (4 bytes)."""
+    return _body("CREDIT FOR LOAD", data, 4)
 
 
 def encode_debit_done(value: DebitDone) -> bytes:

@@ -3,7 +3,10 @@
 `Card.execute(command)` takes a typed command (`protocols.apdu`) and returns a `Response`;
 `Card.handle_apdu(raw)` does the same for raw bytes. The purchase commits balance − amount,
 CTC + 1 and the cached 0019 record in one step, and logs the committed transaction (the audit
-reconciles against `Card.log`). DPK and DTK are derived once, when the card is made.
+reconciles against `Card.log`). A B card with a load key is topped up by INITIALIZE FOR LOAD and
+CREDIT FOR LOAD (`card.md` §3.1a): the credit commits balance + amount, online serial + 1 and its
+`Card.load_log` entry in one step, and GET TRANSACTION PROVE of type 02 answers for a load from
+that log. DPK, DTK and DLK are derived once, when the card is made.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass
 
 from keys.card_keys import CardKeys
 from keys.ciphers import Algorithm
-from keys.derivation import issuer_factor, purchase_session_key, tac_key
+from keys.derivation import issuer_factor, load_session_key, purchase_session_key, tac_key
+from keys.load import LoadTerms, LoadType, load_mac1, load_tac_data, verify_load_mac2
 from keys.purchase import PurchaseTerms, mac2, purchase_mac, verify_mac1
 from keys.secret import SecretKey
 from protocols.apdu import (
@@ -24,10 +28,13 @@ from protocols.apdu import (
     ISSUER_FILE_SFI,
     Command,
     CommandRejected,
+    CreditForLoad,
     DebitForCappPurchase,
     GetBalance,
     GetTransactionProve,
     InitializeForCappPurchase,
+    InitializeForLoad,
+    LoadInitialized,
     PurchaseInitialized,
     ReadBinary,
     ReadRecord,
@@ -37,20 +44,24 @@ from protocols.apdu import (
     UpdateCappDataCache,
     decode_command,
     encode_balance,
+    encode_load_initialized,
     encode_purchase_initialized,
 )
 from protocols.frames import TransType
 from protocols.record_codec import ENTRY_EXIT_LENGTH, encode_entry_exit, encode_issuer_info
-from protocols.records import EntryExitRecord, IssuerInfo
+from protocols.records import CardType, EntryExitRecord, IssuerInfo
 
 #: The FCI the card answers SELECT 1001 with (our decision: DF name only, `84 02 10 01`).
 ETC_FCI = bytes.fromhex("6F048402") + ETC_APPLICATION.to_bytes(2, "big")
 #: Key index the card accepts in INITIALIZE FOR CAPP PURCHASE (our decision: DPK index 01).
 PURCHASE_KEY_INDEX = 0x01
+#: Key index the card accepts in INITIALIZE FOR LOAD (our decision: DLK index 01).
+LOAD_KEY_INDEX = 0x01
 #: Overdraft limit reported by INITIALIZE (our decision: no overdraft on either card type).
 OVERDRAFT_LIMIT = 0
 _EMPTY_RECORD = bytes(ENTRY_EXIT_LENGTH)
 _MAX_BALANCE = 0xFFFF_FFFF
+_MAX_ONLINE_SERIAL = 0xFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,31 @@ class CardTransaction:
 
 
 @dataclass(frozen=True, slots=True)
+class CardLoad:
+    """One committed load in the card's load log, keyed by its online serial (before the
+    increment): what GET TRANSACTION PROVE of type 02 answers and the centre settles from."""
+
+    online_serial: int
+    amount: int  # fen
+    trans_type: int
+    terminal_number: bytes  # 6
+    transaction_time: dt.datetime
+    balance_after: int
+    mac2: bytes
+    tac: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Loading:
+    """The load INITIALIZE FOR LOAD opened, waiting for CREDIT FOR LOAD."""
+
+    terms: LoadTerms
+    online_serial: int
+    balance: int
+    session_key: SecretKey
+
+
+@dataclass(frozen=True, slots=True)
 class _Initialized:
     """The purchase INITIALIZE opened, waiting for DEBIT."""
 
@@ -86,8 +122,10 @@ class Card:
     __slots__ = (
         "_algorithm",
         "_cached_record",
+        "_dlk",
         "_dpk",
         "_initialized",
+        "_loading",
         "_random",
         "_tac_key",
         "balance",
@@ -95,8 +133,10 @@ class Card:
         "issuer_info",
         "issuer_raw",
         "key_version",
+        "load_log",
         "locked",
         "log",
+        "online_serial",
         "record_raw",
         "selected",
     )
@@ -112,6 +152,8 @@ class Card:
         keys: tuple[Algorithm, SecretKey, SecretKey] | None,
         key_version: int = 1,
         locked: bool = False,
+        load_key: SecretKey | None = None,
+        online_serial: int = 0,
     ) -> None:
         self.issuer_info = issuer_info
         self.issuer_raw = encode_issuer_info(issuer_info)
@@ -122,6 +164,10 @@ class Card:
         self.locked = locked
         self.selected = False
         self.log: dict[int, CardTransaction] = {}
+        self.online_serial = online_serial
+        self.load_log: dict[int, CardLoad] = {}
+        self._dlk = load_key
+        self._loading: _Loading | None = None
         self._random = random_bytes
         self._initialized: _Initialized | None = None
         self._cached_record: bytes | None = None
@@ -151,6 +197,7 @@ class Card:
         self.selected = False
         self._initialized = None
         self._cached_record = None
+        self._loading = None
 
     # ------------------------------------------------------------ commands
 
@@ -181,6 +228,10 @@ class Card:
                 return self._debit(command)
             case GetTransactionProve():
                 return self._prove(command)
+            case InitializeForLoad():
+                return self._initialize_load(command)
+            case CreditForLoad():
+                return self._credit_load(command)
         return Response(b"", StatusWord.INS_NOT_SUPPORTED)
 
     def _answer_if_selected(self, data: bytes) -> Response:
@@ -194,6 +245,7 @@ class Card:
         self.selected = True
         self._initialized = None
         self._cached_record = None
+        self._loading = None
         return Response(ETC_FCI, StatusWord.OK)
 
     def _read_binary(self, command: ReadBinary) -> Response:
@@ -214,6 +266,7 @@ class Card:
     def _initialize(self, command: InitializeForCappPurchase) -> Response:
         self._initialized = None
         self._cached_record = None
+        self._loading = None
         if not self.selected:
             return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
         if self.locked:
@@ -272,9 +325,63 @@ class Card:
         self.log[pending.ctc] = entry
         return Response(tac + mac_2, StatusWord.OK)
 
+    def _initialize_load(self, command: InitializeForLoad) -> Response:
+        self._initialized = None
+        self._cached_record = None
+        self._loading = None
+        if not self.selected:
+            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+        if self.locked:
+            return Response(b"", StatusWord.APPLICATION_LOCKED)
+        if command.load_type != LoadType.PURSE:
+            return Response(b"", StatusWord.WRONG_P1_P2)  # no electronic deposit on ETC cards
+        if self.card_type != CardType.STORED_VALUE:
+            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)  # an A card is never loaded
+        if command.key_index != LOAD_KEY_INDEX or self._dlk is None or self._algorithm is None:
+            return Response(b"", StatusWord.KEY_NOT_FOUND)
+        # A load may overflow neither the purse nor the online serial.
+        if (self.balance + command.amount > _MAX_BALANCE
+                or self.online_serial >= _MAX_ONLINE_SERIAL):
+            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+        terms = LoadTerms(command.amount, command.load_type, command.terminal_number)
+        pseudo_random = self._random(4)
+        session_key = load_session_key(self._algorithm, self._dlk, pseudo_random,
+                                       self.online_serial)
+        mac_1 = load_mac1(self._algorithm, session_key, self.balance, terms)
+        self._loading = _Loading(terms, self.online_serial, self.balance, session_key)
+        body = LoadInitialized(self.balance, self.online_serial, self.key_version,
+                               self._algorithm, pseudo_random, mac_1)
+        return Response(encode_load_initialized(body), StatusWord.OK)
+
+    def _credit_load(self, command: CreditForLoad) -> Response:
+        pending, self._loading = self._loading, None
+        if self.locked:
+            return Response(b"", StatusWord.APPLICATION_LOCKED)
+        if pending is None or self._algorithm is None:
+            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+        assert self._tac_key is not None
+        algorithm, terms, when = self._algorithm, pending.terms, command.transaction_time
+        if not verify_load_mac2(algorithm, pending.session_key, terms, when, command.mac2):
+            return Response(b"", StatusWord.MAC_INVALID)
+        # As for the purchase: everything is computed first, then committed in one step.
+        balance_after = pending.balance + terms.amount
+        tac = purchase_mac(algorithm, self._tac_key,
+                           load_tac_data(balance_after, pending.online_serial, terms, when))
+        entry = CardLoad(pending.online_serial, terms.amount, terms.trans_type,
+                         terms.terminal_number, when, balance_after, command.mac2, tac)
+        self.balance = balance_after
+        self.online_serial = pending.online_serial + 1
+        self.load_log[pending.online_serial] = entry
+        return Response(tac, StatusWord.OK)
+
     def _prove(self, command: GetTransactionProve) -> Response:
         if not self.selected:
             return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
+        if command.trans_type == LoadType.PURSE:
+            load = self.load_log.get(command.ctc)
+            if load is None:
+                return Response(b"", StatusWord.RECORD_NOT_FOUND)
+            return Response(load.mac2 + load.tac, StatusWord.OK)
         entry = self.log.get(command.ctc)
         if entry is None or entry.trans_type != command.trans_type:
             return Response(b"", StatusWord.RECORD_NOT_FOUND)
@@ -301,6 +408,18 @@ def card_keys_for(
     dpk = card_keys.dpk(issuer_info.network, key_version, algorithm, factor, serial)
     dtk = card_keys.dtk(issuer_info.network, key_version, algorithm, factor, serial)
     return algorithm, dpk, dtk
+
+
+def load_key_for(card_keys: CardKeys, issuer_info: IssuerInfo, key_version: int
+                 ) -> SecretKey | None:
+    """A B card's DLK by two-level diversification of MLK; None for an A card or without keys
+    (the card then answers INITIALIZE FOR LOAD with 6985 or 9403)."""
+    algorithm = key_algorithm(card_keys, issuer_info.network, key_version)
+    if algorithm is None or issuer_info.card_type != CardType.STORED_VALUE:
+        return None
+    return card_keys.dlk(issuer_info.network, key_version, algorithm,
+                         issuer_factor(issuer_info.issuer_code),
+                         bytes.fromhex(issuer_info.card_serial))
 
 
 def key_algorithm(card_keys: CardKeys, network: str, key_version: int) -> Algorithm | None:

@@ -40,7 +40,7 @@ from protocols.record_codec import (
     encode_vehicle_info,
 )
 from protocols.records import ObuStatus, ObuSystemInfo, VehicleInfo
-from rsu_sim.model.card import Card, card_keys_for, key_algorithm
+from rsu_sim.model.card import Card, card_keys_for, key_algorithm, load_key_for
 from rsu_sim.model.population import VehicleRecord
 
 #: Key version of the simulated cards and OBUs (our decision: every issuer uses version 1).
@@ -198,7 +198,9 @@ class Fleet:
         if data is not None:
             keys = card_keys_for(self._card_keys, data.issuer_info, self._key_version)
             card = Card(data.issuer_info, data.balance, data.ctc, data.entry_exit, self._random,
-                        keys=keys, key_version=self._key_version)
+                        keys=keys, key_version=self._key_version,
+                        load_key=load_key_for(self._card_keys, data.issuer_info,
+                                              self._key_version))
         network = obu_network(vehicle.system_info)
         algorithm = key_algorithm(self._card_keys, network, self._key_version)
         vehicle_key = None
