@@ -128,7 +128,11 @@ def _shared_ciphers(algorithm: Algorithm, material: bytes) -> _KeyCiphers:
 
 
 def _ciphers(algorithm: Algorithm, key: SecretKey) -> _KeyCiphers:
-    return key.cached(algorithm, lambda material: _shared_ciphers(algorithm, material))
+    found = key.kept(algorithm)
+    if found is None:
+        found = _shared_ciphers(algorithm, key.reveal())
+        key.keep(algorithm, found)
+    return found  # type: ignore[return-value]
 
 
 def ecb_encrypt(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:

@@ -23,7 +23,9 @@ def diversify(algorithm: Algorithm, master: SecretKey, factor: bytes) -> SecretK
 
     3DES: left = 3DES(MK, F), right = 3DES(MK, NOT F); SM4: SM4(MK, F ‖ NOT F), one block.
     """
-    return diversify_many(algorithm, master, (factor,))[0]
+    _need("master key", master.reveal(), 16)
+    block = _need("diversification factor", factor, 8) + factor.translate(_COMPLEMENT)
+    return SecretKey(ecb_encrypt(algorithm, master, block))
 
 
 def diversify_many(

@@ -55,3 +55,11 @@ class SecretKey:
             self._cache = build(self._material)
             self._cache_tag = tag
         return self._cache  # type: ignore[return-value]
+
+    def kept(self, tag: object) -> object | None:
+        """The object kept for `tag` (`keep`, `cached`), or None."""
+        return self._cache if self._cache_tag is tag else None
+
+    def keep(self, tag: object, value: object) -> None:
+        """Keep `value` for `tag` (one object per key: it replaces what was kept)."""
+        self._cache, self._cache_tag = value, tag
