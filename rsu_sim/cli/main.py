@@ -19,6 +19,7 @@ from lane_engine.cli.args import run_command
 from lane_engine.errors import LaneError
 from lane_engine.journal import JournalEntry
 from lane_engine.times import LANE_TIME_ZONE
+from rsu_sim.cli.sharded import add_scale_arguments, audit_sharded, is_sharded, run_sharded_command
 from rsu_sim.errors import SimError
 from rsu_sim.harness import (
     FrameCapture,
@@ -41,6 +42,8 @@ examples:
   rsu-sim run --vehicles 10000                  built-in mixed scenario, every fault enabled
   rsu-sim run --scenario clean --vehicles 500   a packaged scenario, by name
   rsu-sim run --scenario my.toml --vehicles 2000 --seed 7 --out var/sim7 --journal memory
+  rsu-sim run --vehicles 100000 --workers 2 --journal memory   shards on 2 processes
+  rsu-sim run --vehicles 100000 --dask tcp://scheduler:8786 --journal memory
   rsu-sim audit                                 reconcile the last run in ./var/sim
   rsu-sim audit --dir var/sim7
   rsu-sim serve --help                          RSUs on TCP for a real lane engine
@@ -108,6 +111,7 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                      default=JournalMode.FILE.value,
                      help="journal to a durable file with group commit (default) or in memory, "
                           "copied to the file at the end (faster)")
+    add_scale_arguments(run, positive_int)
 
     check = commands.add_parser(
         "audit", help="reconcile a run's journal with its simulated cards",
@@ -162,6 +166,10 @@ def _frame_capture(stream: TextIO) -> FrameCapture:
 
 def _run(args: argparse.Namespace) -> int:
     scenario = choose_scenario(args.scenario, args.seed)
+    if is_sharded(args):
+        if args.frame_log is not None:
+            raise SimError("--frame-log is for a run in one process (without --workers/--dask)")
+        return run_sharded_command(args, scenario)
     progress = ProgressBar(enabled=False if args.quiet else None)
     with contextlib.ExitStack() as stack:
         capture = None
@@ -198,6 +206,8 @@ def _audit(args: argparse.Namespace) -> int:
         killed = sum(1 for session in world.sessions if session.ended_at is None)
         report.counts["serve sessions"] = len(world.sessions)
         report.counts["serve sessions that did not stop cleanly"] = killed
+    elif (sharded := audit_sharded(args.dir)) is not None:
+        report = sharded
     else:
         run = load_run(args.dir)
         journal = _lane_records(args)

@@ -40,7 +40,7 @@ from rsu_sim.harness.setup import (
 )
 from rsu_sim.harness.summary import Summary, Tally, summarise
 from rsu_sim.model.obu import Fleet
-from rsu_sim.model.population import CardPopulation
+from rsu_sim.model.population import WHOLE_RUN_IDS, CardPopulation, IdSpace
 from rsu_sim.model.random_bytes import BufferedRandomBytes
 from rsu_sim.model.rsu import Rsu
 from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, SendFrame
@@ -71,6 +71,8 @@ class SimulationOptions:
     #: every frame's bytes, as they went on the wire (None: frames cross as values unless the
     #: bytes can differ from the frame, see `rsu_sim.harness.link`)
     capture: FrameCapture | None = None
+    #: where the population's vehicle and OBU ids come from (the shards of a run differ)
+    ids: IdSpace = WHOLE_RUN_IDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +266,8 @@ class Simulation:
         self.fees, self.stations = build_fees(self.scenario)
         self.key_set = simulation_key_set(self.scenario)
         self.fleet = Fleet(self.key_set, BufferedRandomBytes(card_rng))
-        traffic = generate_traffic(self.scenario, self._traffic_rng, fee_network=self.stations)
+        traffic = generate_traffic(self.scenario, self._traffic_rng, fee_network=self.stations,
+                                   ids=self.options.ids)
         self.population = traffic.population
         limit = self.options.vehicles
         self.arrivals = traffic.arrivals if limit is None else traffic.arrivals[:limit]

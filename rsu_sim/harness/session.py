@@ -26,6 +26,14 @@ def run_to_directory(scenario: Scenario, directory: Path, options: SimulationOpt
                      journal_mode: JournalMode = JournalMode.FILE,
                      progress: Progress | None = None) -> SimulationResult:
     """Run `scenario` and write every output file under `directory`."""
+    return simulate_to_directory(scenario, directory, options, journal_mode, progress)[1]
+
+
+def simulate_to_directory(scenario: Scenario, directory: Path, options: SimulationOptions,
+                          journal_mode: JournalMode = JournalMode.FILE,
+                          progress: Progress | None = None
+                          ) -> tuple[Simulation, SimulationResult]:
+    """`run_to_directory`, also returning the finished simulation (its tally, its lanes)."""
     prepare(directory)
     path = journal_path(directory)
     clock = _VirtualClock()
@@ -44,7 +52,7 @@ def run_to_directory(scenario: Scenario, directory: Path, options: SimulationOpt
     write_outputs(directory, key_set=result.key_set, cards=final_cards(result.fleet,
                   result.population), summary=result.summary.to_dict(),
                   scenario=result.scenario)
-    return result
+    return simulation, result
 
 
 class _VirtualClock:

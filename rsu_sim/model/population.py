@@ -163,11 +163,35 @@ def _unique_plates(prefixes: list[str], rng: np.random.Generator, taken: set[str
     return plates
 
 
-def _unique_obu_ids(n: int, rng: np.random.Generator, taken: set[int]) -> list[int]:
-    ids = rng.integers(1, 0xFFFF_FFFF, size=n).tolist()  # never 0 nor the broadcast address
+@dataclass(frozen=True, slots=True)
+class IdSpace:
+    """Where a population's ids come from: vehicle ids from `first_vehicle_id` on (they end
+    the card and OBU serials), OBU MAC addresses drawn from [low, high) of `obu_ids`. Disjoint
+    spaces give disjoint populations (the shards of a run)."""
+
+    first_vehicle_id: int = 1
+    obu_ids: tuple[int, int] = (1, 0xFFFF_FFFF)  # never 0 nor the broadcast address
+
+    def __post_init__(self) -> None:
+        low, high = self.obu_ids
+        if self.first_vehicle_id < 1 or not 1 <= low < high <= 0xFFFF_FFFF:
+            raise PopulationError(f"bad id space: vehicles from {self.first_vehicle_id}, "
+                                  f"OBU ids [{low}, {high})")
+
+
+#: The ids of a run that is not split into shards.
+WHOLE_RUN_IDS = IdSpace()
+
+
+def _unique_obu_ids(n: int, rng: np.random.Generator, taken: set[int],
+                    space: tuple[int, int]) -> list[int]:
+    low, high = space
+    if n > high - low:
+        raise PopulationError(f"{n} OBUs do not fit OBU ids [{low}, {high})")
+    ids = rng.integers(low, high, size=n).tolist()
     for i, obu_id in enumerate(ids):
         while obu_id in taken:
-            obu_id = int(rng.integers(1, 0xFFFF_FFFF))
+            obu_id = int(rng.integers(low, high))
         taken.add(obu_id)
         ids[i] = obu_id
     return ids
@@ -216,6 +240,7 @@ def build_vehicles(
     upstream: Sequence[StationRef],
     rng: np.random.Generator,
     first_id: int = 1,
+    obu_ids: tuple[int, int] = WHOLE_RUN_IDS.obu_ids,
 ) -> list[VehicleRecord]:
     """New vehicles, one per role; `reference_times` (s from start) anchor their 0019 times and
     `exit_stations` name the exit each TO_EXIT vehicle heads for (its entry is elsewhere)."""
@@ -249,7 +274,7 @@ def build_vehicles(
     taken: set[str] = set()
     plates = _unique_plates(prefixes, rng, taken)
     other_plates = _unique_plates(prefixes, rng, taken)
-    obu_ids = _unique_obu_ids(n, rng, set())
+    obu_id_of = _unique_obu_ids(n, rng, set(), obu_ids)
     today = dt.datetime.fromtimestamp(scenario.start_unix, dt.UTC).date()
 
     records = []
@@ -312,7 +337,7 @@ def build_vehicles(
                 card_class, card_plate, info.plate_colour,
             )
             card = CardData(info, balance, ctcs[k], record)
-        records.append(VehicleRecord(vehicle_id, obu_ids[k], system_info,
+        records.append(VehicleRecord(vehicle_id, obu_id_of[k], system_info,
                                      _vehicle_info(plate, obu_class), card, frozenset(fault_set)))
     return records
 

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from protocols.frames import LaneMode
-from rsu_sim.model.population import CardPopulation, TripRole, VehicleRecord, build_vehicles
+from rsu_sim.model.population import (
+    WHOLE_RUN_IDS,
+    CardPopulation,
+    IdSpace,
+    TripRole,
+    VehicleRecord,
+    build_vehicles,
+)
 from rsu_sim.model.scenario import (
     Fault,
     PoissonArrivals,
@@ -98,8 +105,10 @@ def generate_traffic(
     scenario: Scenario,
     rng: np.random.Generator,
     fee_network: Sequence[StationRef] = (),
+    ids: IdSpace = WHOLE_RUN_IDS,
 ) -> Traffic:
-    """The scenario's stream of arrivals and its population (new vehicles get ids from 1).
+    """The scenario's stream of arrivals and its population (new vehicles get ids from
+    `ids.first_vehicle_id`, OBU MAC addresses from `ids.obu_ids`).
 
     `fee_network` lists the stations of the lane's fee network, used when the scenario says
     upstream entries come from "any" station.
@@ -136,7 +145,7 @@ def generate_traffic(
 
     records = build_vehicles(
         scenario, roles, [times[k] for k in new_slots], exit_stations,
-        _upstream_stations(scenario, fee_network), rng,
+        _upstream_stations(scenario, fee_network), rng, ids.first_vehicle_id, ids.obu_ids,
     )
     vehicle_at = dict(zip(new_slots, records, strict=True))
     return Traffic(CardPopulation(records), tuple(_passes(scenario, times, lane_idx, owner,

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +142,40 @@ def write_outputs(directory: Path, *, key_set: KeySet, cards: Iterable[CardState
     _write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     _write_text(directory / SCENARIO_FILE,
                 json.dumps(_plain(scenario), indent=2, ensure_ascii=False) + "\n")
+
+
+SHARDS_DIR = "shards"
+SHARDS_FILE = "shards.json"
+
+
+def prepare_sharded(directory: Path) -> None:
+    """Create DIR for a sharded run and remove the shards of an earlier one (a run replaces
+    its outputs)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        shards = directory / SHARDS_DIR
+        if shards.is_dir():
+            shutil.rmtree(shards)
+    except OSError as exc:
+        raise OutputError(f"{directory}: cannot prepare ({exc.strerror})") from exc
+
+
+def write_sharded_outputs(directory: Path, *, summary: dict[str, Any], scenario: object,
+                          shards: list[dict[str, Any]]) -> None:
+    """The merged summary, the scenario as planned and what each shard was and cost; each
+    shard's own files are in `shards/<name>/` (see `write_outputs`)."""
+    _write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    _write_text(directory / SCENARIO_FILE,
+                json.dumps(_plain(scenario), indent=2, ensure_ascii=False) + "\n")
+    _write_text(directory / SHARDS_FILE, json.dumps(shards, indent=1, ensure_ascii=False) + "\n")
+
+
+def shard_directories(directory: Path) -> list[Path]:
+    """The shards of a sharded run in `directory`, in shard order (empty for a plain run)."""
+    shards = directory / SHARDS_DIR
+    if not shards.is_dir():
+        return []
+    return sorted(p for p in shards.iterdir() if p.is_dir() and p.name.startswith("shard-"))
 
 
 def copy_journal(source: Journal, path: Path) -> None:
