@@ -103,3 +103,41 @@ def test_tcp_32_lanes_simulated_rsus(benchmark, tmp_path: Path) -> None:  # type
         tmp_path, lanes=TCP_LANES, warmup_s=TCP_WARMUP_S, window_s=SIM_TCP_WINDOW_S),
         impl="simulated RSUs, real time")
     assert figures["decisions"] > 0
+
+
+#: The scale-out run: passes, and passes per shard (the plan is the same for any worker count).
+SCALE_VEHICLES, SCALE_SHARD_VEHICLES = 100_000, 10_000
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sharded_run_wall_clock(benchmark, tmp_path: Path, workers: int) -> None:  # type: ignore[no-untyped-def]
+    """A 100,000-vehicle mixed run in shards on 1 and on 2 local processes (`rsu-sim run
+    --workers N --journal memory`): wall clock from plan to merged audit; the same run either
+    way (the test checks the merged summaries agree)."""
+    from rsu_sim.harness.session import JournalMode
+    from rsu_sim.model.scenario import mixed_scenario
+    from rsu_sim.scale.run import run_sharded
+
+    benchmark.group = "system sharded run, 100,000 vehicles"
+    found = []
+
+    def once() -> None:
+        found.append(run_sharded(mixed_scenario(), SCALE_VEHICLES, tmp_path / "run",
+                                 workers=workers, shard_vehicles=SCALE_SHARD_VEHICLES,
+                                 journal_mode=JournalMode.MEMORY))
+
+    benchmark.pedantic(once, rounds=1, iterations=1)
+    run = found[0]
+    assert run.audit.clean and run.summary.passes == SCALE_VEHICLES
+    _SHARDED[workers] = run.summary.deterministic()
+    if len(_SHARDED) == 2:
+        assert _SHARDED[1] == _SHARDED[2]
+    speed = run.summary.speed
+    benchmark.extra_info.update(
+        kind="sharded run", impl=f"{workers} worker process(es)", workers=workers,
+        vehicles=SCALE_VEHICLES, shards=len(run.shards), wall_s=speed["wall_s"],
+        cpu_s=speed["cpu_s"], vehicles_per_wall_s=speed["vehicles_per_wall_s"],
+        shard_vehicles_per_cpu_s=speed["vehicles_per_cpu_s"])
+
+
+_SHARDED: dict[int, object] = {}
