@@ -18,6 +18,9 @@ the next delta is exactly the rows where the two differ.
   `history(list, number)`: which versions put a number on or off, and when.
 * `record_arrival(list, version, plaza, lane, seen_at)`, `arrivals(list, version)`: when a lane
   reported the version applied.
+* `set_mark(list, number, category, at)`, `mark(list, number)`: a category the centre's staff
+  put on a number by hand (suspended, partner-listed, class mismatch), 0 to clear it; the
+  service weighs it with the card's own state when it decides the entry's category.
 * `bulk_set(list, rows)`: many entries at once, published as they are (benchmarks, imports).
 """
 
@@ -225,6 +228,22 @@ class Lists:
                             " AND version = ? ORDER BY seen_at, plaza, lane",
                             (_check_list(name), version))
         return [Arrival(r[0], int(r[1]), from_db_time(r[2])) for r in rows]
+
+    def set_mark(self, name: str, number: str, category: int, at: dt.datetime) -> None:
+        split_number(number)
+        if category == 0:
+            self._tx.execute("DELETE FROM list_marks WHERE list = ? AND number = ?",
+                             (_check_list(name), number))
+            return
+        self._tx.execute(
+            "INSERT INTO list_marks (list, number, category, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (list, number) DO UPDATE SET category = excluded.category,"
+            " at = excluded.at", (_check_list(name), number, category, to_db_time(at)))
+
+    def mark(self, name: str, number: str) -> int:
+        found = self._tx.value("SELECT category FROM list_marks WHERE list = ? AND number = ?",
+                               (_check_list(name), number))
+        return 0 if found is None else int(found)
 
     def bulk_set(self, name: str, rows: Sequence[tuple[int, int, int]]) -> None:
         """(network, serial, category) rows written as already published (no change journal)."""

@@ -3,11 +3,13 @@
 A load is opened `pending` (durable) before CREDIT FOR LOAD goes to the card, with everything
 needed to recognise it on the card later (online serial, balance before, amount, terminal,
 time); it is then settled `credited` (with its TAC and ledger entry) or `not_credited`. At most
-one load per card is pending (unique index), so a torn load must be settled before the card
-can be loaded again.
+one load per card is pending and at most one load per request is credited (unique indexes), so
+a torn load must be settled before the card can be loaded again, and a request whose load was
+not credited may try again (its next `attempt`), never credit twice.
 
-* `tx.loads.open(NewLoad) -> load_id`, `pending_for(card) -> LoadRecord | None`,
-  `by_request(request_id)`, `load(load_id)`, `of_card(card)`.
+* `tx.loads.open(NewLoad) -> load_id` (the next attempt of its request),
+  `pending_for(card) -> LoadRecord | None`, `of_request(request_id)`, `load(load_id)`,
+  `of_card(card)`, `pending()`.
 * `tx.loads.settle(load_id, status, at, how, tac=None, entry_id=None)`.
 """
 
@@ -61,6 +63,7 @@ class NewLoad:
 @dataclass(frozen=True, slots=True)
 class LoadRecord:
     load_id: int
+    attempt: int
     new: NewLoad
     status: LoadStatus
     tac: bytes | None
@@ -69,17 +72,17 @@ class LoadRecord:
     settled_how: Settlement | None
 
 
-_COLUMNS = ("load_id, request_id, card_number, outlet_id, terminal_number, amount,"
+_COLUMNS = ("load_id, attempt, request_id, card_number, outlet_id, terminal_number, amount,"
             " balance_before, online_serial, transaction_time, funding, opened_at, status, tac,"
             " entry_id, settled_at, settled_how")
 
 
 def _load(row: Row) -> LoadRecord:
-    new = NewLoad(row[1], row[2], row[3], bytes.fromhex(row[4]), row[5], row[6], row[7],
-                  from_db_time(row[8]), row[9], from_db_time(row[10]))
-    return LoadRecord(row[0], new, LoadStatus(row[11]),
-                      None if row[12] is None else bytes.fromhex(row[12]), row[13],
-                      optional_time(row[14]), None if row[15] is None else Settlement(row[15]))
+    new = NewLoad(row[2], row[3], row[4], bytes.fromhex(row[5]), row[6], row[7], row[8],
+                  from_db_time(row[9]), row[10], from_db_time(row[11]))
+    return LoadRecord(row[0], row[1], new, LoadStatus(row[12]),
+                      None if row[13] is None else bytes.fromhex(row[13]), row[14],
+                      optional_time(row[15]), None if row[16] is None else Settlement(row[16]))
 
 
 class Loads:
@@ -89,11 +92,13 @@ class Loads:
         self._tx = tx
 
     def open(self, new: NewLoad) -> int:
+        attempt = int(self._tx.value("SELECT COALESCE(MAX(attempt), 0) + 1 FROM loads"
+                                     " WHERE request_id = ?", (new.request_id,)))
         return int(self._tx.value(
-            "INSERT INTO loads (request_id, card_number, outlet_id, terminal_number, amount,"
-            " balance_before, online_serial, transaction_time, funding, opened_at, status)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING load_id",
-            (new.request_id, new.card_number, new.outlet_id, new.terminal_number.hex(),
+            "INSERT INTO loads (request_id, attempt, card_number, outlet_id, terminal_number,"
+            " amount, balance_before, online_serial, transaction_time, funding, opened_at,"
+            " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING load_id",
+            (new.request_id, attempt, new.card_number, new.outlet_id, new.terminal_number.hex(),
              new.amount, new.balance_before, new.online_serial, to_db_time(new.transaction_time),
              new.funding, to_db_time(new.opened_at), LoadStatus.PENDING.value)))
 
@@ -101,9 +106,11 @@ class Loads:
         row = self._tx.one(f"SELECT {_COLUMNS} FROM loads WHERE load_id = ?", (load_id,))
         return None if row is None else _load(row)
 
-    def by_request(self, request_id: str) -> LoadRecord | None:
-        row = self._tx.one(f"SELECT {_COLUMNS} FROM loads WHERE request_id = ?", (request_id,))
-        return None if row is None else _load(row)
+    def of_request(self, request_id: str) -> list[LoadRecord]:
+        """The request's attempts, first first."""
+        rows = self._tx.all(f"SELECT {_COLUMNS} FROM loads WHERE request_id = ?"
+                            " ORDER BY attempt", (request_id,))
+        return [_load(row) for row in rows]
 
     def pending_for(self, card_number: str) -> LoadRecord | None:
         row = self._tx.one(f"SELECT {_COLUMNS} FROM loads WHERE card_number = ? AND status = ?",

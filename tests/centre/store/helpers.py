@@ -32,6 +32,6 @@ def with_vehicle(store: Store) -> tuple[int, int]:
 def b_card(number: str, customer: int, vehicle: int,
            status: CardStatus = CardStatus.ACTIVE) -> CardRecord:
     return CardRecord(number, CardKind.B, vehicle, customer, OUTLET.outlet_id, status, T0, T0,
-                      1, 4, dt.date(2026, 11, 2), dt.date(2036, 11, 2), PaymentMethod.WECHAT)
+                      1, 1, 4, dt.date(2026, 11, 2), dt.date(2036, 11, 2), PaymentMethod.WECHAT)
 
 

@@ -72,3 +72,14 @@ def test_only_the_card_and_obu_lists_exist(store_url: str) -> None:
     with opened(store_url) as store, store.transaction() as tx, pytest.raises(
             StoreError, match="no status list 'plates'"):
         tx.lists.latest_version("plates")
+
+
+def test_hand_marks_are_kept_apart_and_cleared_by_zero(store_url: str) -> None:
+    with opened(store_url) as store, store.transaction() as tx:
+        assert tx.lists.mark("card", A) == 0
+        tx.lists.set_mark("card", A, 2, T0)
+        tx.lists.set_mark("card", A, 5, T0)
+        assert tx.lists.mark("card", A) == 5 and tx.lists.mark("obu", A) == 0
+        assert tx.lists.category("card", A) == 0  # a mark is an input, not the list
+        tx.lists.set_mark("card", A, 0, T0)
+        assert tx.lists.mark("card", A) == 0

@@ -30,18 +30,27 @@ def test_one_load_per_card_is_pending_and_it_is_settled_once(store_url: str) -> 
             assert pending.new == _load("r-1") and pending.status is LoadStatus.PENDING
         with pytest.raises(ConflictError), store.transaction() as tx:
             tx.loads.open(_load("r-2"))
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            tx.loads.open(_load("r-1"))  # the same request's next attempt waits too
         with store.transaction() as tx:
             entry = tx.book.post(entries.top_up(CARD, OUTLET.outlet_id, 5_000), T0, "r-1")
             assert tx.loads.settle(load_id, LoadStatus.CREDITED, T0, Settlement.CARD_LOG,
                                    bytes.fromhex("a1b2c3d4"), entry)
             assert not tx.loads.settle(load_id, LoadStatus.NOT_CREDITED, T0,
                                        Settlement.NOT_ON_CARD)
-            settled = tx.loads.by_request("r-1")
-            assert settled is not None and settled.status is LoadStatus.CREDITED
+            [settled] = tx.loads.of_request("r-1")
+            assert settled.status is LoadStatus.CREDITED and settled.attempt == 1
             assert settled.tac == bytes.fromhex("a1b2c3d4") and settled.entry_id == entry
             assert tx.loads.pending_for(CARD) is None and tx.loads.pending() == []
-            tx.loads.open(_load("r-2"))
+            retry = tx.loads.open(_load("r-2"))
             assert [load.new.request_id for load in tx.loads.of_card(CARD)] == ["r-1", "r-2"]
+            tx.loads.settle(retry, LoadStatus.NOT_CREDITED, T0, Settlement.ANSWER)
+            again = tx.loads.open(_load("r-2"))
+            assert [load.attempt for load in tx.loads.of_request("r-2")] == [1, 2]
+            assert tx.loads.settle(again, LoadStatus.CREDITED, T0, Settlement.ANSWER)
+        with pytest.raises(ConflictError), store.transaction() as tx:
+            third = tx.loads.open(_load("r-2"))
+            tx.loads.settle(third, LoadStatus.CREDITED, T0, Settlement.ANSWER)
 
 
 def test_a_refund_is_due_on_its_date_and_paid_once(store_url: str) -> None:

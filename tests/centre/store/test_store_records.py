@@ -54,16 +54,20 @@ def test_a_vehicle_holds_one_card_and_one_obu_until_they_are_cancelled(store_url
         with pytest.raises(ConflictError), store.transaction() as tx:
             tx.devices.add_card(b_card("37012616000000000002", customer, vehicle))
         with store.transaction() as tx:
-            tx.devices.set_card_status(CARD, CardStatus.CANCELLED, T0)
+            tx.devices.set_card_status(CARD, CardStatus.CANCELLED, T0, without_card=True)
+            cancelled = tx.devices.card(CARD)
+            assert cancelled is not None and cancelled.cancelled_without_card
             tx.devices.add_card(b_card("37012616000000000002", customer, vehicle))
             held = tx.devices.active_card_of_vehicle(vehicle)
             assert held is not None and held.card_number == "37012616000000000002"
             assert [c.card_number for c in tx.devices.cards_of_vehicle(vehicle)] == [
                 CARD, "37012616000000000002"]
             obu = ObuRecord("3701260000000001", vehicle, customer, OUTLET.outlet_id,
-                            ObuStatus.ACTIVE, T0, T0, dt.date(2026, 11, 2), dt.date(2036, 11, 2))
+                            ObuStatus.ACTIVE, T0, T0, 1, dt.date(2026, 11, 2),
+                            dt.date(2036, 11, 2))
             tx.devices.add_obu(obu)
             assert tx.devices.active_obu_of_vehicle(vehicle) == obu
+            assert tx.devices.obus_of_vehicle(vehicle) == [obu]
         with pytest.raises(ConflictError), store.transaction() as tx:
             tx.devices.add_obu(dataclasses.replace(obu, obu_number="3701260000000002"))
 
