@@ -1,5 +1,7 @@
 """Card cryptography (3DES and SM4), key sets and the software PSAM."""
 
+from importlib import metadata as _metadata
+
 from keys.card import debit_for_purchase, transaction_proof
 from keys.card_keys import CardKeys
 from keys.ciphers import Algorithm, block_size, cbc_mac, ecb_encrypt, pad, unpad
@@ -55,6 +57,12 @@ from keys.vehicle_file import (
     seal_vehicle_file,
 )
 
+try:
+    #: The version of the etc-lane-engine distribution this package belongs to.
+    __version__ = _metadata.version("etc-lane-engine")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
 __all__ = [
     "Algorithm",
     "CardKeys",
@@ -81,6 +89,7 @@ __all__ = [
     "TacVerifier",
     "TerminalSerialStore",
     "VehicleFileError",
+    "__version__",
     "block_size",
     "card_key",
     "cbc_mac",

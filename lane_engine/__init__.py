@@ -1,1 +1,10 @@
 """The lane: sans-IO transaction core, policy, fees, journal; runtime, MQTT and CLI at the edge."""
+
+from importlib import metadata as _metadata
+
+try:
+    #: The version of the etc-lane-engine distribution this package belongs to.
+    __version__ = _metadata.version("etc-lane-engine")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+

@@ -123,6 +123,25 @@ class RuntimeTimeouts:
             raise ConfigError("timeouts: connect_s must be > 0, shutdown_s and drain_s >= 0")
 
 
+#: The default port of the metrics endpoint (our decision).
+DEFAULT_METRICS_PORT = 9464
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """The Prometheus endpoint (`/metrics`) and `/healthz` of the process; absent from the
+    configuration means none. Port 0 takes a free port (the plaza tells which)."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_METRICS_PORT
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 0xFFFF:
+            raise ConfigError(f"metrics port {self.port} out of range")
+        if not self.host:
+            raise ConfigError("metrics host is empty")
+
+
 @dataclass(frozen=True, slots=True)
 class AuditSettings:
     """Optional TAC audit: completed records are checked against a key set (each record carries
@@ -145,6 +164,7 @@ class PlazaConfig:
     journal: Path = DEFAULT_JOURNAL
     audit: AuditSettings | None = None
     mqtt: MqttSettings | None = None
+    metrics: MetricsSettings | None = None
     lane_timeouts: Timeouts = field(default_factory=Timeouts)
     timeouts: RuntimeTimeouts = RuntimeTimeouts()
     reconnect: Reconnect = Reconnect()

@@ -1,5 +1,7 @@
 """Wire formats: PC-RSU envelopes and frames, air-link PDUs, APDUs, card and OBU file records."""
 
+from importlib import metadata as _metadata
+
 from protocols.crc import crc16_x25
 from protocols.envelope import (
     DEFAULT_MAX_LENGTH,
@@ -52,6 +54,12 @@ from protocols.stream import (
     with_frames,
 )
 
+try:
+    #: The version of the etc-lane-engine distribution this package belongs to.
+    __version__ = _metadata.version("etc-lane-engine")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
 __all__ = [
     "DEFAULT_MAX_LENGTH",
     "BccPacket",
@@ -72,6 +80,7 @@ __all__ = [
     "StreamDecoder",
     "StreamItem",
     "V3Packet",
+    "__version__",
     "answer_rsctl",
     "bcc_of",
     "build_heartbeat",

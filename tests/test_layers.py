@@ -102,6 +102,24 @@ def test_at_most_one_module_per_package_imports_aiomqtt(package: str) -> None:
     assert len(importers) <= 1, importers
 
 
+#: Libraries only one place may use: the metrics' and the terminal view's.
+CONFINED = {
+    "prometheus_client": {"lane_engine/aio/metrics.py", "lane_engine/cli/top.py"},
+    "rich": {"lane_engine/cli/top.py"},
+}
+
+
+@pytest.mark.parametrize("library", sorted(CONFINED))
+def test_confined_libraries_stay_where_they_are_used(library: str) -> None:
+    importers = {
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in _modules(package)
+        if library in {_top(n) for n in _imports(path)}
+    }
+    assert importers <= CONFINED[library], sorted(importers)
+
+
 #: The team's reference folder beside the repository, spelt so that this file does not name it.
 SHARED_FOLDER = "/".join(("..", "shared"))
 

@@ -56,6 +56,13 @@ class FrameSent:
 
 
 @dataclass(frozen=True, slots=True)
+class EndpointListening:
+    """The plaza serves `/metrics` and `/healthz` on `address` (host:port; a plaza-wide event)."""
+
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
 class JournalFailed:
     """A journal commit failed (a plaza-wide event): the plaza stops, nothing after the failure
     may claim to be durable."""

@@ -9,6 +9,7 @@ write pending. Other writes (updates, closes, refusals) hold no lane: they wait 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from lane_engine.errors import JournalError, LaneError
@@ -48,6 +49,8 @@ class GroupCommitter:
         self.failure: LaneError | None = None
         self.commits = 0
         self.writes = 0
+        #: Seconds the latest commit took (SQLite writes and fsync), for the metrics.
+        self.last_commit_s = 0.0
 
     def submit(self, write: JournalWrite, *, urgent: bool = False) -> None:
         """Queue `write`: for the commit at the end of this tick when `urgent`, otherwise for
@@ -89,6 +92,7 @@ class GroupCommitter:
             if done is not None and not done.done():
                 done.set_result(None)
             return
+        started = time.perf_counter()
         try:
             with self.journal.batch():
                 for write in pending:
@@ -102,6 +106,7 @@ class GroupCommitter:
                 done.exception()  # retrieved here: the failure is reported through on_failure
             self._on_failure(failure)
             return
+        self.last_commit_s = time.perf_counter() - started
         self.commits += 1
         self.writes += len(pending)
         if done is not None and not done.done():

@@ -17,6 +17,7 @@ from typing import Any
 
 from lane_engine.aio.bus import (
     CentreUpdate,
+    EndpointListening,
     FrameReceived,
     FrameRejected,
     FrameSent,
@@ -162,6 +163,7 @@ _FIXED: dict[type, tuple[int, Callable[[Any], Fields]]] = {
     RsuConnected: (INFO, lambda e: {"rsu": f"{e.host}:{e.port}"}),
     FrameRejected: (WARNING, lambda e: {"detail": e.detail}),
     JournalFailed: (ERROR, lambda e: {"detail": e.detail}),
+    EndpointListening: (INFO, lambda e: {"address": e.address}),
     FrameReceived: (DEBUG, lambda e: {"frame": _frame_name(e.frame), "seq": e.seq}),
     FrameSent: (DEBUG, lambda e: {"frame": _frame_name(e.frame)}),
 }

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import TYPE_CHECKING, Any
 
 from lane_engine.aio.alarms import AlarmBook
 from lane_engine.aio.bus import (
     CentreUpdate,
+    EndpointListening,
     EventBus,
     JournalFailed,
     LaneEvent,
@@ -23,17 +25,21 @@ from lane_engine.aio.committer import GroupCommitter
 from lane_engine.aio.connection import LaneRunner
 from lane_engine.aio.data import LaneData, load_blacklist, load_fees, load_lane_data
 from lane_engine.aio.executor import EffectExecutor
-from lane_engine.config import LaneSettings, PlazaConfig
+from lane_engine.config import LaneSettings, MetricsSettings, PlazaConfig
 from lane_engine.core.effects import RsuFaulted, RsuReady, TransactionUnresolved
 from lane_engine.core.lane import Lane
+from lane_engine.core.machine import LaneState
 from lane_engine.core.outcomes import ReasonCode
 from lane_engine.core.settling import UnresolvedBook
-from lane_engine.errors import LaneError
+from lane_engine.errors import ConfigError, LaneError
 from lane_engine.journal import JournalFilter, SqliteJournal
 from lane_engine.station import centre
 from lane_engine.station.events import Alarm, BrokerLink
 from lane_engine.station.mqtt import MqttLink, Topics
 from lane_engine.times import iso_time
+
+if TYPE_CHECKING:
+    from lane_engine.aio.endpoint import PlazaEndpoint
 
 #: How many of the newest journal entries are read to resume each lane's transaction counter.
 _RESUME_WINDOW = 1000
@@ -67,7 +73,11 @@ class Plaza:
         #: Raises and clears the alarms (on the bus, and on the alarms topic with a broker).
         self.alarms = AlarmBook(self._alarm)
         self.failure: BaseException | None = None
+        #: `/metrics` and `/healthz` while running, with `[metrics]` in the configuration.
+        self.endpoint: PlazaEndpoint | None = None
         self._stop: asyncio.Event | None = None
+        self._journal: SqliteJournal | None = None
+        self._committer: GroupCommitter | None = None
 
     @property
     def data(self) -> LaneData:
@@ -100,6 +110,11 @@ class Plaza:
                     settings, config, lane, executor, clock=self.clock, rng=self._rng,
                     sleep=self._sleep,
                 )
+            self._journal, self._committer = journal, committer
+            if config.metrics is not None:
+                self.endpoint = await self._open_endpoint(config.metrics)
+                self.bus.publish(LaneEvent(None, self.clock.time(),
+                                           EndpointListening(self.endpoint.address)))
             unsubscribe = self.bus.subscribe(self._on_event)
             unsubscribe_alarms = self.bus.subscribe(self.alarms)
             link_task = asyncio.ensure_future(self.link.run()) if self.link else None
@@ -115,7 +130,10 @@ class Plaza:
                     self.link.close(config.timeouts.drain_s)
                     await link_task
         finally:
+            if self.endpoint is not None:
+                await self.endpoint.close()
             journal.close_journal()
+            self._journal = None
         if self.failure is not None:
             raise self.failure
 
@@ -155,6 +173,53 @@ class Plaza:
     def _committed(self) -> None:
         if self.link is not None:
             self.link.wake()
+        if self.endpoint is not None and self._committer is not None:
+            self.endpoint.metrics.committed(self._committer.last_commit_s)
+
+    # ------------------------------------------------------------ metrics and health
+
+    async def _open_endpoint(self, settings: MetricsSettings) -> PlazaEndpoint:
+        from lane_engine.aio.endpoint import open_endpoint  # prometheus_client, when asked
+
+        config = self.config
+        try:
+            return await open_endpoint(self, self.bus, settings, {
+                "network": config.network, "station": str(config.station), "name": config.name})
+        except OSError as exc:
+            raise ConfigError(f"{config.source}: metrics: cannot listen on "
+                              f"{settings.host}:{settings.port}: {exc.strerror or exc}") from exc
+
+    def lane_states(self) -> dict[int, tuple[LaneState, bool]]:
+        """Each lane's state and whether its RSU connection is up."""
+        return {n: (r.lane.state, r.connected) for n, r in self.runners.items()}
+
+    def broker_connected(self) -> bool | None:
+        """Whether the plaza's MQTT session is up; None without a broker."""
+        return None if self.link is None else self.link.connected
+
+    def outbox_backlog(self) -> int:
+        """Records not yet published (0 when the journal is closed)."""
+        return 0 if self._journal is None else self._journal.pending_count()
+
+    def health(self) -> dict[str, Any]:
+        """`status` ("ok" while serving, "stopping", "failing" after a fatal fault), each lane's
+        state and RSU link, the broker link, the outbox backlog, and the time."""
+        if self.failure is not None:
+            status, detail = "failing", str(self.failure)
+        else:
+            stopping = self._stop is None or self._stop.is_set()
+            status, detail = ("stopping" if stopping else "ok"), ""
+        broker = self.broker_connected()
+        return {
+            "status": status, "detail": detail,
+            "plaza": f"{self.config.network}/{self.config.station}",
+            "lanes": {str(n): {"state": state.value,
+                               "rsu": "connected" if up else "disconnected"}
+                      for n, (state, up) in sorted(self.lane_states().items())},
+            "broker": None if broker is None else ("connected" if broker else "disconnected"),
+            "outbox_backlog": self.outbox_backlog(),
+            "at": iso_time(self.clock.time()),
+        }
 
     def _recover(self, journal: SqliteJournal) -> dict[int, int]:
         """Close intents a previous run left open (UNRESOLVED, for clearing; kept in the book

@@ -25,6 +25,7 @@ from lane_engine.cli.blacklist import add_blacklist_parser, run_blacklist
 from lane_engine.cli.fees import add_fees_parser, run_fees
 from lane_engine.cli.journal import main as journal_main
 from lane_engine.cli.status import status_report
+from lane_engine.cli.top import add_top_parser, run_top
 from lane_engine.config import DEFAULT_JOURNAL, PlazaConfig
 from lane_engine.errors import LaneError
 from lane_engine.files.config import load_config
@@ -39,6 +40,7 @@ commands:
   journal   read the transaction journal (list, show, export, open-intents, stats);
             see `lane-engine journal --help`
   status    journal counts, open intents, outbox backlog and the last records
+  top       live view of a running plaza, from its metrics endpoint
   fees      build, show and check fee tables (`paths.fee_table`)
   blacklist convert, show, generate and update blacklists (`paths.blacklist`)
   policy    check a policy file (`paths.policy`)
@@ -81,6 +83,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     status.add_argument("--last", type=int, default=5, metavar="N",
                         help="how many of the newest records to show (default 5)")
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_top_parser(commands)
     add_fees_parser(commands)
     add_blacklist_parser(commands)
     policy = commands.add_parser("policy", help="check a policy file",
@@ -112,6 +115,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "lane-engine") -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "status":
         return _status(args)
+    if args.command == "top":
+        return run_top(args)
     if args.command == "fees":
         return run_fees(args)
     if args.command == "blacklist":

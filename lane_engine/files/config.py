@@ -18,6 +18,7 @@ from lane_engine.config import (
     DEFAULT_MQTTS_PORT,
     AuditSettings,
     LaneSettings,
+    MetricsSettings,
     MqttSettings,
     MqttTls,
     PlazaConfig,
@@ -41,6 +42,7 @@ _TABLES: dict[str, set[str]] = {
     "timeouts": {"connect_s", "shutdown_s", "drain_s", "initialise_s", "vehicle_read_s",
                  "purchase_s", "refetch_s", "refetch_attempts"},
     "reconnect": {"initial_s", "max_s", "jitter"},
+    "metrics": {"host", "port"},
 }
 _TLS_KEYS = {"ca_file", "cert_file", "key_file"}
 _LANE_KEYS = {"number", "mode", "rsu", "envelope", "bst_interval_ms", "tx_power",
@@ -82,6 +84,8 @@ def config_from_mapping(document: dict[str, Any], source: str = "<config>") -> P
             journal=reader.path(paths, "paths.journal") or DEFAULT_JOURNAL,
             audit=reader.audit(tables["audit"]) if "audit" in document else None,
             mqtt=reader.mqtt(tables["mqtt"]) if "mqtt" in document else None,
+            metrics=reader.made(MetricsSettings, "metrics", tables["metrics"], host=str,
+                                port=int) if "metrics" in document else None,
             lane_timeouts=reader.lane_timeouts(tables["timeouts"]),
             timeouts=reader.made(RuntimeTimeouts, "timeouts", tables["timeouts"],
                                  connect_s=float, shutdown_s=float, drain_s=float),

@@ -20,7 +20,7 @@ from typing import TextIO
 from lane_engine.aio.bus import EventBus, LaneEvent
 from lane_engine.aio.clock import Sleep
 from lane_engine.aio.plaza import run_plaza
-from lane_engine.config import MqttSettings, RuntimeTimeouts
+from lane_engine.config import MetricsSettings, MqttSettings, RuntimeTimeouts
 from lane_engine.core.effects import (
     CashRequired,
     ObuDetected,
@@ -130,6 +130,7 @@ async def run_plaza_against_sim(
     speed: float,
     vehicles: int | None = None,
     mqtt: MqttSettings | None = None,
+    metrics: MetricsSettings | None = None,
     bus: EventBus | None = None,
     edge: EdgeTally | None = None,
     timeouts: RuntimeTimeouts = DEFAULT_TIMEOUTS,
@@ -154,7 +155,7 @@ async def run_plaza_against_sim(
     watchdog = loop.call_later(deadline_s, stop_traffic.set)
 
     def ready(ports: Mapping[str, int]) -> None:
-        config = plaza_config(run, ports, mqtt=mqtt, timeouts=timeouts)
+        config = plaza_config(run, ports, mqtt=mqtt, timeouts=timeouts, metrics=metrics)
         task = asyncio.create_task(run_plaza(config, stop=stop_lanes, bus=bus, sleep=sleep))
         task.add_done_callback(lambda _: stop_traffic.set())
         plaza.append(task)

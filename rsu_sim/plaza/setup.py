@@ -18,6 +18,7 @@ from keys.keyset_file import write_key_set
 from lane_engine.config import (
     AuditSettings,
     LaneSettings,
+    MetricsSettings,
     MqttSettings,
     PlazaConfig,
     Reconnect,
@@ -109,7 +110,8 @@ def prepare_run(scenario: Scenario, directory: Path, *, now: float,
 def plaza_config(run: PreparedRun, ports: Mapping[str, int], *, host: str = "127.0.0.1",
                  mqtt: MqttSettings | None = None,
                  timeouts: RuntimeTimeouts = DEFAULT_TIMEOUTS,
-                 reconnect: Reconnect = FAST_RECONNECT) -> PlazaConfig:
+                 reconnect: Reconnect = FAST_RECONNECT,
+                 metrics: MetricsSettings | None = None) -> PlazaConfig:
     """The lane process's configuration: one lane per scenario lane on its bound port, the
     run's files, the TAC audit against the site's key set."""
     lanes = tuple(LaneSettings(spec.lane_number, spec.mode, host, ports[spec.lane_id])
@@ -119,7 +121,7 @@ def plaza_config(run: PreparedRun, ports: Mapping[str, int], *, host: str = "127
         network=PLAZA_NETWORK, station=PLAZA_STATION, name="rsu-sim plaza", lanes=lanes,
         policy=files.policy, fee_table=files.fee_table, blacklist=files.blacklist,
         journal=files.journal, audit=AuditSettings(files.key_set), mqtt=mqtt,
-        timeouts=timeouts, reconnect=reconnect,
+        metrics=metrics, timeouts=timeouts, reconnect=reconnect,
     )
 
 
@@ -154,6 +156,9 @@ def config_toml(config: PlazaConfig) -> str:
                     ("ca_file", mqtt.tls.ca_file), ("cert_file", mqtt.tls.cert_file),
                     ("key_file", mqtt.tls.key_file)) if value is not None]
         lines.append("")
+    if config.metrics is not None:
+        lines += ["[metrics]", f"host = {json.dumps(config.metrics.host)}",
+                  f"port = {config.metrics.port}", ""]
     for lane in config.lanes:
         lines += ["[[lanes]]", f"number = {lane.number}",
                   f"mode = {json.dumps(lane.mode.name.lower())}",

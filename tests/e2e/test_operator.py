@@ -1,7 +1,8 @@
 """What an operator sees of a plaza, end to end: mixed traffic with faults against the
 simulator's RSUs, a TLS-only mosquitto that wants a client certificate and a password, and a
 broker outage mid-run. The faults are in the log at WARNING (text and JSON alike), the outage is
-on the bus and in the log, the alarms reach the station over TLS, and nothing is lost."""
+on the bus and in the log, the metrics endpoint is scraped while the lanes sell (and `lane-engine
+top` reads it), the alarms reach the station over TLS, and nothing is lost."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from lane_engine.aio.bus import EventBus, LaneEvent
+from prometheus_client.parser import text_string_to_metric_families
+
+from lane_engine.aio.bus import EndpointListening, EventBus, LaneEvent
 from lane_engine.aio.event_log import EventLog
-from lane_engine.config import MqttSettings, MqttTls, RuntimeTimeouts
+from lane_engine.cli.main import main as lane_engine
+from lane_engine.config import MetricsSettings, MqttSettings, MqttTls, RuntimeTimeouts
 from lane_engine.logfmt import JsonFormatter, KeyValueFormatter
 from lane_engine.station.events import Alarm, BrokerLink, LinkState
 from rsu_sim.model.scenario import mixed_scenario
@@ -43,6 +47,25 @@ def _logs() -> tuple[logging.Logger, io.StringIO, io.StringIO]:
     return logger, text, json_lines
 
 
+async def _get(address: str, path: str) -> tuple[int, str]:
+    host, port = address.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n".encode())
+    raw = (await reader.read()).decode()
+    writer.close()
+    head, _, body = raw.partition("\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def _totals(text: str) -> dict[str, float]:
+    """Each metric's samples summed over their labels."""
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
+
+
 def _mqtt(broker: Broker, tmp_path: Path) -> MqttSettings:
     assert broker.tls is not None
     (user, password), = broker.users.items()
@@ -65,6 +88,7 @@ async def test_faults_outage_and_alarms_as_an_operator_sees_them(
     bus.subscribe(lambda e: seen.append(e) if isinstance(e.event, BrokerLink | Alarm) else None)
     outage: list[float] = []
     arrivals = arrivals_of(run, VEHICLES)
+    scraped: dict[str, object] = {}
 
     async def decided(count: int) -> None:
         while edge.decided < count:
@@ -84,12 +108,25 @@ async def test_faults_outage_and_alarms_as_an_operator_sees_them(
         await asyncio.to_thread(mqtt_tls_broker.start)
         outage.append(time.time())
 
+    async def scrape() -> None:
+        await decided(arrivals * 2 // 3)  # after the outage: the link is back
+        address = next(e.event.address for e in seen_all if isinstance(e.event,
+                                                                      EndpointListening))
+        scraped["metrics"] = await _get(address, "/metrics")
+        scraped["healthz"] = await _get(address, "/healthz")
+        scraped["top"] = await asyncio.to_thread(
+            lane_engine, ["top", "--url", f"http://{address}/metrics", "--json"])
+
+    seen_all: list[LaneEvent] = []
+    bus.subscribe(lambda e: seen_all.append(e) if isinstance(e.event, EndpointListening)
+                  else None)
     async with Station(mqtt_tls_broker) as station:
         faults = [asyncio.create_task(refused_update(station)),
-                  asyncio.create_task(broker_outage(station))]
+                  asyncio.create_task(broker_outage(station)), asyncio.create_task(scrape())]
         result = await run_plaza_against_sim(
             run, speed=SPEED, vehicles=VEHICLES, bus=bus, edge=edge, timeouts=TIMEOUTS,
-            sleep=station.gate, mqtt=_mqtt(mqtt_tls_broker, tmp_path))
+            sleep=station.gate, mqtt=_mqtt(mqtt_tls_broker, tmp_path),
+            metrics=MetricsSettings(port=0))
         await asyncio.gather(*faults)
         delivered = await check_delivered_once(result, station)
         async with asyncio.timeout(10):
@@ -124,9 +161,31 @@ async def test_faults_outage_and_alarms_as_an_operator_sees_them(
     refused = next(a for a in station.alarms if a["alarm"] == "centre_update_refused")
     assert refused["lane"] is None and "not valid JSON" in refused["detail"]
 
+    # The metrics, scraped while the lanes sold; `top --json` read the same endpoint.
+    status, body = scraped["metrics"]  # type: ignore[misc]
+    assert status == 200
+    totals = _totals(body)
+    assert totals["etc_lane_transactions_total"] >= arrivals // 2
+    assert totals["etc_lane_decision_seconds_count"] >= arrivals // 2
+    assert totals["etc_lane_broker_disconnects_total"] >= 1
+    assert totals["etc_lane_broker_connected"] == 1
+    assert totals["etc_lane_rsu_reconnects_total"] >= 1
+    assert totals["etc_lane_alarms_total"] >= 2
+    assert totals["etc_lane_journal_commit_seconds_count"] >= arrivals // 2
+    assert totals["etc_lane_rsu_connected"] <= LANES and totals["etc_lane_state"] == LANES
+    health_status, health = scraped["healthz"]  # type: ignore[misc]
+    assert health_status == 200 and json.loads(health)["broker"] == "connected"
+    assert scraped["top"] == 0
+
     assert result.serve.restarts >= 1 and result.serve.passes == VEHICLES
     assert result.outbox_backlog == 0 and delivered >= VEHICLES * 0.8
     check_audit(result)
+    wanted = ("etc_lane_transactions_total", "etc_lane_decision_seconds_count",
+              "etc_lane_decision_seconds_sum", "etc_lane_rsu_reconnects_total",
+              "etc_lane_frames_rejected_total", "etc_lane_broker_connected",
+              "etc_lane_broker_disconnects_total", "etc_lane_outbox_backlog",
+              "etc_lane_alarms_total", "etc_lane_journal_commit_seconds_count")
     print("\n".join(["text log (first lines):", *text_lines[:6], "json log (first lines):",
                      *json_lines.getvalue().splitlines()[:6], "alarms received:",
-                     *map(json.dumps, station.alarms[:6])]))
+                     *map(json.dumps, station.alarms[:6]), "metrics scraped (summed):",
+                     *(f"{name} {totals.get(name, 0):g}" for name in wanted)]))

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import aiomqtt
@@ -157,3 +158,34 @@ async def test_the_last_will_sets_the_lane_offline_when_the_process_dies(
     assert (will["lane"], will["status"], will["reason"]) == (4, "offline", "connection lost")
     # The will's time is when its session opened, after the process started.
     assert started <= parse_time(str(will["at"])) <= time.time()
+
+
+def test_run_serves_metrics_and_health_that_top_reads(tmp_path: Path) -> None:
+    port = free_port()
+    config = config_file(tmp_path)
+    config.write_text(config.read_text() + f'[metrics]\nport = {port}\n', encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lane_engine", "run", "--config", str(config)], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        health = None
+        deadline = time.monotonic() + 30
+        while health is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    health = json.loads(r.read())
+            except OSError:
+                time.sleep(0.1)
+        top = lane_engine("top", "--config", str(config), "--json")
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert health is not None, "no /healthz"
+    assert health["status"] == "ok" and health["lanes"]["4"]["rsu"] == "disconnected"
+    assert top.returncode == 0, top.stderr
+    view = json.loads(top.stdout)
+    assert view["plaza"]["station"] == "120" and view["lanes"]["4"]["rsu"] == "disconnected"
+    assert view["lanes"]["4"]["rsu_reconnects"] >= 1
+    assert f"event=endpoint_listening address=127.0.0.1:{port}" in err
