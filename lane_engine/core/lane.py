@@ -176,9 +176,10 @@ class Lane(Settling):
 
     def receive_frame(self, frame: object, now: float, seq: int | None = None) -> list[Effect]:
         """Act on one frame from the RSU. A retransmission (same `seq`, same frame) is answered
-        with the same frames again and not acted on twice."""
+        with the same frames again and not acted on twice: a purchase (C6) is never sent again
+        for it (`answers_to_retransmission`)."""
         if seq is not None and seq == self._last_seq and frame == self._last_frame:
-            return [SendFrame(f) for f in self._last_replies]
+            return [SendFrame(f) for f in answers_to_retransmission(self._last_replies)]
         entry = self._handlers.get(type(frame))
         if entry is not None:
             effects = self._run(entry, frame, now)
@@ -423,6 +424,13 @@ class Lane(Settling):
 _NO_CARD = ("", 0, "")
 _NO_ENTRY = ("", 0, 0)
 _NO_PRICE: tuple[tuple[ReasonCode, ...], int, int, int] = ((), 0, 0, 0)
+
+
+def answers_to_retransmission(replies: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What the lane sends again for a retransmitted frame (our decision): the frames it
+    answered the first copy with, but a C6: the RSU that sends a B4 again has the purchase on
+    its way already (TCP delivers it), and a second C6 would be a second purchase for one B4."""
+    return tuple(reply for reply in replies if not isinstance(reply, Purchase))
 
 
 def _frame_name(frame: object) -> str:

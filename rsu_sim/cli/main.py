@@ -15,11 +15,23 @@ from pathlib import Path
 from typing import TextIO
 
 from keys.errors import KeysError
+from lane_engine.aio.data import load_blacklist
 from lane_engine.cli.args import run_command
 from lane_engine.errors import LaneError
 from lane_engine.journal import JournalEntry
 from lane_engine.times import LANE_TIME_ZONE
 from rsu_sim.cli.sharded import add_scale_arguments, audit_sharded, is_sharded, run_sharded_command
+from rsu_sim.cli.conformance import (
+    add_judging_arguments,
+    conformance_report,
+    gate,
+    lane_records,
+    read_terms,
+    summary_line,
+    write_report,
+)
+from rsu_sim.cli.serve import BLACKLIST_FILE, DEFAULT_OUT, FRAME_LOG_FILE
+from rsu_sim.conformance.rules import RULES
 from rsu_sim.errors import SimError
 from rsu_sim.harness import (
     FrameCapture,
@@ -36,6 +48,7 @@ from rsu_sim.results.lane_records import load_journal, load_records
 from rsu_sim.results.served import is_served, load_served
 from rsu_sim.scenario_file import load_packaged_scenario, load_scenario
 from rsu_sim.server.frame_log import NO_CONNECTION, Direction, frame_line, note_line
+from rsu_sim.world.opening import world_scenario
 
 EXAMPLES = """\
 examples:
@@ -130,6 +143,19 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
     records.add_argument("--records", type=Path, metavar="FILE",
                          help="any lane's records as JSON Lines (see the README)")
 
+    judged = commands.add_parser(
+        "conformance", help="judge the lanes of a served world from its frame log again",
+        description="Judge the lanes that were served in DIR (every session of its world) "
+                    "from DIR/frames.log against the named rules, and write "
+                    "DIR/conformance.json and DIR/conformance.md: e.g. once the lane's "
+                    "records are complete, or against another fee table.",
+        epilog="rules: " + ", ".join(rule.id for rule in RULES))
+    judged.add_argument("--dir", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"the served world (default {DEFAULT_OUT})")
+    judged.add_argument("--frame-log", type=Path, metavar="PATH",
+                        help="the frame log (default DIR/frames.log)")
+    add_judging_arguments(judged)
+
     serve = commands.add_parser(
         "serve", help="serve simulated RSUs over TCP, in a durable world",
         description="Serve each scenario lane's RSU on its TCP port. The world (keys, cards, "
@@ -216,6 +242,22 @@ def _audit(args: argparse.Namespace) -> int:
     return 0 if report.clean else 1
 
 
+def _conformance(args: argparse.Namespace) -> int:
+    if not is_served(args.dir):
+        raise SimError(f"{args.dir}: no served world here (rsu-sim serve --out DIR)")
+    terms = read_terms(args)
+    listed = args.dir / BLACKLIST_FILE
+    if args.blacklist is None and listed.is_file():
+        population = load_blacklist(listed)
+        terms = replace(terms, blacklisted=population.__contains__, inputs={
+            **terms.inputs, "blacklist": f"the simulated population's ({listed})"})
+    frame_log = args.frame_log or args.dir / FRAME_LOG_FILE
+    report = conformance_report(world_scenario(args.dir), frame_log, terms, lane_records(args))
+    write_report(args.dir, report)
+    print(summary_line(report, args.dir))
+    return gate(report, terms)
+
+
 def _serve(args: argparse.Namespace) -> int:
     try:
         from rsu_sim.cli.serve import run_serve
@@ -228,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `rsu-sim`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(with_serve="serve" in argv).parse_args(argv)
-    handlers = {"run": _run, "audit": _audit, "serve": _serve}
+    handlers = {"run": _run, "audit": _audit, "serve": _serve, "conformance": _conformance}
     try:
         return run_command("rsu-sim", lambda: handlers[args.command](args), failures=FAILURES,
                            failure_status=2)

@@ -22,6 +22,16 @@ from typing import TextIO
 
 from lane_engine.errors import LaneError
 from lane_engine.files.blacklist import save_binary
+from rsu_sim.cli.conformance import (
+    Terms,
+    add_judging_arguments,
+    conformance_report,
+    gate,
+    lane_records,
+    read_terms,
+    summary_line,
+    write_report,
+)
 from rsu_sim.errors import OutputError, WorldError
 from rsu_sim.harness.setup import build_blacklist
 from rsu_sim.scenario_file import scenario_source
@@ -86,24 +96,29 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     log.add_argument("--frame-log", default=None, metavar="PATH",
                      help="append every frame in and out to PATH, '-' for stdout "
                           f"(default: DIR/{FRAME_LOG_FILE})")
-    log.add_argument("--no-frame-log", action="store_true", help="log no frames")
+    log.add_argument("--no-frame-log", action="store_true",
+                     help="log no frames (and so judge nothing)")
+    add_judging_arguments(parser)
 
 
-def recipe_of(args: argparse.Namespace) -> WorldRecipe | None:
+def recipe_of(args: argparse.Namespace, terms: Terms | None = None) -> WorldRecipe | None:
     """The recipe the options ask for; None when they name nothing and DIR holds a world (it
     goes on as it is)."""
     named = args.scenario is not None or args.seed is not None or args.scenario_clock
     if not named and world_exists(args.out) and not args.new:
         return None
     label, text = scenario_source(args.scenario or DEFAULT_SCENARIO)
-    return WorldRecipe(label, text, args.seed, {}, args.scenario_clock)
+    fee_network = () if terms is None else terms.fee_network()
+    return WorldRecipe(label, text, args.seed, {}, args.scenario_clock, fee_network)
 
 
-def prepare_world(args: argparse.Namespace, now: float) -> DurableWorld:
-    """The world `args` serve: DIR's (continued), or a new one (with `--new`, in its place),
-    with the lane's blacklist written beside it."""
+def prepare_world(args: argparse.Namespace, now: float, terms: Terms | None = None
+                  ) -> DurableWorld:
+    """The world `args` serve: DIR's (continued), or a new one (with `--new`, in its place;
+    its upstream entries from the stations of the fee table `terms` judge with), with the
+    lane's blacklist written beside it."""
     out: Path = args.out
-    recipe = recipe_of(args)
+    recipe = recipe_of(args, terms)
     if args.new:
         remove_world(out)
         with contextlib.suppress(FileNotFoundError):
@@ -121,12 +136,28 @@ def prepare_world(args: argparse.Namespace, now: float) -> DurableWorld:
     return world
 
 
-def _frame_log(args: argparse.Namespace) -> str | Path | TextIO | None:
+def _frame_log(args: argparse.Namespace) -> Path | TextIO | None:
     if args.no_frame_log:
         return None
     if args.frame_log == "-":
         return sys.stdout
     return Path(args.frame_log) if args.frame_log is not None else args.out / FRAME_LOG_FILE
+
+
+def _judge(args: argparse.Namespace, world: DurableWorld, terms: Terms,
+           frame_log: Path | TextIO | None) -> int:
+    """Judge the lanes from the frame log (every session of the world), write the report and
+    give the exit status `--fail-on` asks for."""
+    if not isinstance(frame_log, Path):
+        print("rsu-sim: conformance not judged: the frame log is not a file", file=sys.stderr)
+        return 0
+    records = None
+    if (args.journal or args.records) is not None and (args.journal or args.records).exists():
+        records = lane_records(args)
+    report = conformance_report(world.site.scenario, frame_log, terms, records)
+    write_report(args.out, report)
+    print(summary_line(report, args.out), file=sys.stderr)
+    return gate(report, terms)
 
 
 def _write_summary(out: Path, world: DurableWorld, summary: ServeSummary) -> None:
@@ -149,7 +180,8 @@ def _write_summary(out: Path, world: DurableWorld, summary: ServeSummary) -> Non
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run `rsu-sim serve` with parsed arguments until Ctrl-C, SIGTERM or the traffic's end;
-    prints the summary. Exit status 0; errors (scenario, world, keys, ports) raise."""
+    prints the summary, judges the lanes and writes the conformance report. Exit status 0, or 1
+    when a rule `--fail-on` names failed; errors (scenario, world, keys, ports) raise."""
     frame_log = _frame_log(args)
     out = sys.stderr if frame_log is sys.stdout else sys.stdout
 
@@ -157,7 +189,9 @@ def run_serve(args: argparse.Namespace) -> int:
         for lane_id, port in ports.items():
             print(f"rsu-sim: lane {lane_id} listening on {args.host}:{port}", file=sys.stderr)
 
-    world = prepare_world(args, time.time())
+    terms = read_terms(args)
+    world = prepare_world(args, time.time(), terms)
+    terms = terms.with_population(world.site.traffic.population.blacklisted_card_numbers())
     print(f"rsu-sim: world {args.out} (session {world.session}, "
           f"{world.arrivals_fed} arrivals fed before)", file=sys.stderr)
 
@@ -182,7 +216,7 @@ def run_serve(args: argparse.Namespace) -> int:
     _write_summary(args.out, world, summary)
     for line in summary.lines():
         print(line, file=out)
-    return 0
+    return _judge(args, world, terms, frame_log)
 
 
 __all__ = ["DEFAULT_OUT", "add_serve_arguments", "prepare_world", "recipe_of", "run_serve"]

@@ -336,7 +336,8 @@ class DsrcPass:
         started = decode_purchase_initialized(answers[0].data)
         self.ctc = started.ctc
         issuer = self.issuer_info
-        assert issuer is not None  # C6 is only taken after a good B4
+        if issuer is None:  # a lane's C6 after a B4 that could not read 0015: no PSAM input
+            return self._b5(result.done_at, c6, purchase_failure_before_debit(), started)
         t = result.done_at + cfg.psam_apdu_s
         try:
             sam = psam.init_sam_for_purchase(InitSamForPurchase(

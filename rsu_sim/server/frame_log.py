@@ -41,6 +41,49 @@ def log_lane_name(lane_id: str) -> str:
 
 #: The connection token of a note that belongs to no lane connection.
 NO_CONNECTION = "-"
+#: How the notes that a reader of the log needs begin (a connection opens or ends, a run
+#: starts listening or stops).
+CONNECTED = "lane connected from"
+DISCONNECTED = "lane disconnected:"
+LISTENING = "listening:"
+STOPPED = "stopped:"
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of a frame log read back: a frame (`direction` set, `raw` its bytes) or a note
+    (`direction` None, `text` the note)."""
+
+    at: float  # UNIX seconds
+    lane: str
+    connection: str
+    direction: Direction | None
+    raw: bytes = b""
+    text: str = ""
+
+
+def parse_line(line: str) -> LogLine | None:
+    """A frame-log line read back; None for a line that is neither a frame nor a note of the
+    log (blank, torn by a crash, from elsewhere)."""
+    try:
+        if line.startswith("# "):
+            when, lane, connection, text = line[2:].rstrip("\n").split(" ", 3)
+            return LogLine(_seconds(when), lane, connection, None, text=text)
+        parts = line.split()
+        if len(parts) == 4:  # a log written before lines named their connection
+            parts.insert(2, NO_CONNECTION)
+        when, lane, connection, direction, hex_text = parts
+        return LogLine(_seconds(when), lane, connection, Direction(direction),
+                       bytes.fromhex(hex_text))
+    except ValueError:
+        return None
+
+
+def _seconds(text: str) -> float:
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError("a log time carries its offset")
+    return value.timestamp()
 
 
 def connection_name(number: int, session: int | None = None) -> str:

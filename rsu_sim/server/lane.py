@@ -26,6 +26,8 @@ from rsu_sim.model.rsu_effects import LaneFrameRejected, PassEnded, RsuEffect, S
 from rsu_sim.model.scenario import Fault, FaultMix
 from rsu_sim.model.streams import VehicleArrival
 from rsu_sim.server.frame_log import (
+    CONNECTED,
+    DISCONNECTED,
     NO_CONNECTION,
     Direction,
     FrameLog,
@@ -163,7 +165,7 @@ class LaneServer:
         conn = self._conn = _Connection(writer, self._connection_names())
         conn.write_task = asyncio.create_task(self._write_loop(conn))
         self._summary.connections += 1
-        self._log.note(self.lane_id, f"lane connected from {conn.peer}", conn.name)
+        self._log.note(self.lane_id, f"{CONNECTED} {conn.peer}", conn.name)
         logger.info("lane %s: connected from %s", self.lane_id, conn.peer)
         self._apply(self.rsu.start(self._clock.now()))
         return conn
@@ -180,7 +182,7 @@ class LaneServer:
         if conn.write_task is not None:
             conn.write_task.cancel()
         conn.writer.transport.abort()
-        self._log.note(self.lane_id, f"lane disconnected: {reason}", conn.name)
+        self._log.note(self.lane_id, f"{DISCONNECTED} {reason}", conn.name)
         logger.info("lane %s: disconnected: %s", self.lane_id, reason)
 
     # ------------------------------------------------------------ frames in

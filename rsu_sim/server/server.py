@@ -26,7 +26,13 @@ from rsu_sim.errors import ServeError
 from rsu_sim.model.rsu_effects import PassEnded
 from rsu_sim.model.scenario import Scenario
 from rsu_sim.model.streams import VehicleArrival
-from rsu_sim.server.frame_log import FrameLog, ServeSummary, connection_name
+from rsu_sim.server.frame_log import (
+    LISTENING,
+    STOPPED,
+    FrameLog,
+    ServeSummary,
+    connection_name,
+)
 from rsu_sim.server.lane import FRAME_GAP_S, LaneServer, RealTimeClock
 from rsu_sim.site.served import Site, build_site
 from rsu_sim.world.durable import DurableWorld
@@ -216,7 +222,7 @@ async def serve(
             for (lane_id, lane), port in zip(run.lanes.items(),
                                              lane_ports(scenario, base_port, ports), strict=True):
                 bound[lane_id] = await lane.start(host, port)
-            run.log.note("-", "listening: " + ", ".join(f"{k} on {host}:{v}"
+            run.log.note("-", f"{LISTENING} " + ", ".join(f"{k} on {host}:{v}"
                                                         for k, v in bound.items()))
             if on_ready is not None:
                 ready = on_ready(bound)
@@ -236,7 +242,7 @@ async def serve(
                     await feeder
             for lane in run.lanes.values():
                 await lane.close()
-            run.log.note("-", "stopped: " + "; ".join(run.summary.lines()))
+            run.log.note("-", f"{STOPPED} " + "; ".join(run.summary.lines()))
     if run.failure is not None:
         raise run.failure
     return run.summary

@@ -122,6 +122,17 @@ def open_world(directory: Path, recipe: WorldRecipe | None, *, now: float,
     return _create(directory, recipe, now, at, rsu_config)
 
 
+def world_scenario(directory: Path) -> Scenario:
+    """The scenario of the world in `directory`, as it was made (read only: no session)."""
+    store = WorldStore.open(directory / WORLD_FILE)
+    try:
+        meta = store.meta()
+        recipe = WorldRecipe.from_meta(meta, store.path)
+        return _scenario_at(directory, recipe, int(meta["start_unix"]))
+    finally:
+        store.close()
+
+
 def _reopen(directory: Path, recipe: WorldRecipe | None, at: dt.datetime,
             rsu_config: RsuConfig | None) -> DurableWorld:
     store = WorldStore.open(directory / WORLD_FILE)
@@ -186,4 +197,5 @@ def _scenario_at(directory: Path, recipe: WorldRecipe, start_unix: int) -> Scena
     return scenario
 
 
-__all__ = ["KEYS_FILE", "WorldRecipe", "open_world", "remove_world", "world_exists"]
+__all__ = ["KEYS_FILE", "WorldRecipe", "open_world", "remove_world", "world_exists",
+           "world_scenario"]

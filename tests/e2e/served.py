@@ -93,6 +93,15 @@ class ServeProcess:
                 raise AssertionError(f"serve ended early: {self.log.read_text()}")
             await asyncio.sleep(0.05)
 
+    def ports(self) -> dict[str, int]:
+        """{lane id: port} of the latest start, from its "listening on" lines."""
+        found: dict[str, int] = {}
+        for line in self.log.read_text().splitlines():
+            if " listening on " in line:
+                words = line.split()
+                found[words[2]] = int(words[-1].rsplit(":", 1)[1])
+        return found
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.kill()
