@@ -20,7 +20,6 @@ from lane_engine.cli.args import run_command
 from lane_engine.errors import LaneError
 from lane_engine.journal import JournalEntry
 from lane_engine.times import LANE_TIME_ZONE
-from rsu_sim.cli.sharded import add_scale_arguments, audit_sharded, is_sharded, run_sharded_command
 from rsu_sim.cli.conformance import (
     add_judging_arguments,
     conformance_report,
@@ -31,6 +30,7 @@ from rsu_sim.cli.conformance import (
     write_report,
 )
 from rsu_sim.cli.serve import BLACKLIST_FILE, DEFAULT_OUT, FRAME_LOG_FILE
+from rsu_sim.cli.sharded import add_scale_arguments, audit_sharded, is_sharded, run_sharded_command
 from rsu_sim.conformance.rules import RULES
 from rsu_sim.errors import SimError
 from rsu_sim.harness import (
