@@ -61,6 +61,39 @@ def scenario_source(name: str) -> tuple[str, str]:
         raise ScenarioError(f"no packaged scenario {name!r}", file=f"{name}.toml") from exc
 
 
+#: Fault-mix fields that are not the rate of a fault (`--no-faults` leaves them alone).
+NOT_RATES = frozenset({"fade_loss_probability"})
+
+
+def fault_rate(text: str) -> tuple[str, float]:
+    """A command line's `NAME=RATE` for one field of the fault mix (e.g. `radio_fade=0.05`);
+    ScenarioError naming the problem."""
+    name, sep, value = text.partition("=")
+    names = {f.name for f in fields(FaultMix)}
+    if not sep or name.strip() not in names:
+        raise ScenarioError(f"--fault {text!r}: want NAME=RATE, NAME one of "
+                            f"{', '.join(sorted(names))}", file="<command line>")
+    try:
+        rate = float(value)
+    except ValueError:
+        raise ScenarioError(f"--fault {text!r}: {value!r} is not a number",
+                            file="<command line>") from None
+    if not 0.0 <= rate <= 1.0:
+        raise ScenarioError(f"--fault {text!r}: {rate} is not a probability in [0, 1]",
+                            file="<command line>")
+    return name.strip(), rate
+
+
+def fault_overrides(items: list[str] | None, none: bool = False) -> dict[str, float]:
+    """The fault rates a command line sets: every rate 0 with `none` (`--no-faults`), then each
+    `NAME=RATE` (`--fault`, repeatable) in order."""
+    rates = {f.name: 0.0 for f in fields(FaultMix) if f.name not in NOT_RATES} if none else {}
+    for item in items or ():
+        name, rate = fault_rate(item)
+        rates[name] = rate
+    return rates
+
+
 def load_packaged_scenario(name: str) -> Scenario:
     """One of the scenarios shipped in `rsu_sim/scenarios` (e.g. ``"mixed"``)."""
     resource = resources.files("rsu_sim") / "scenarios" / f"{name}.toml"

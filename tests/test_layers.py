@@ -154,11 +154,12 @@ ROOMS: dict[str, dict[str, set[str]]] = {
         "server": {"model", "site", "world"},
         "world": {"model", "site"},
         "conformance": {"model"},
+        "replay": {"server.frame_log"},
         "results": {"model", "world"},
         "harness": {"model", "site", "results"},
         "plaza": {"model", "site", "results", "harness", "server", "cli"},
         "cli": {"model", "site", "results", "harness", "server", "plaza", "world",
-                "conformance"},
+                "conformance", "replay"},
     },
     "centre": {
         "ledger": set(),
@@ -201,7 +202,7 @@ def test_every_room_says_what_it_holds() -> None:
 
 
 @pytest.mark.parametrize("room", ["rsu_sim/model", "rsu_sim/site", "rsu_sim/server",
-                                  "rsu_sim/world", "rsu_sim/conformance"])
+                                  "rsu_sim/world", "rsu_sim/conformance", "rsu_sim/replay"])
 def test_simulator_devices_site_and_server_never_import_the_lane(room: str) -> None:
     offenders = [
         f"{path.relative_to(ROOT)}: {name}"

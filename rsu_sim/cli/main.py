@@ -29,6 +29,7 @@ from rsu_sim.cli.conformance import (
     summary_line,
     write_report,
 )
+from rsu_sim.cli.replay import add_replay_arguments, run_replay
 from rsu_sim.cli.serve import BLACKLIST_FILE, DEFAULT_OUT, FRAME_LOG_FILE
 from rsu_sim.cli.sharded import add_scale_arguments, audit_sharded, is_sharded, run_sharded_command
 from rsu_sim.conformance.rules import RULES
@@ -46,7 +47,7 @@ from rsu_sim.results.audit import audit
 from rsu_sim.results.files import DEFAULT_DIR, load_run
 from rsu_sim.results.lane_records import load_journal, load_records
 from rsu_sim.results.served import is_served, load_served
-from rsu_sim.scenario_file import load_packaged_scenario, load_scenario
+from rsu_sim.scenario_file import fault_overrides, load_packaged_scenario, load_scenario
 from rsu_sim.server.frame_log import NO_CONNECTION, Direction, frame_line, note_line
 from rsu_sim.world.opening import world_scenario
 
@@ -62,6 +63,11 @@ examples:
   rsu-sim serve --help                          RSUs on TCP for a real lane engine
   rsu-sim audit --dir var/serve --journal var/journal.sqlite3   a served world and its lane
 """
+
+
+def with_fault_rates(scenario: Scenario, rates: dict[str, float]) -> Scenario:
+    """`scenario` with the fault rates a command line set."""
+    return replace(scenario, faults=replace(scenario.faults, **rates)) if rates else scenario
 
 
 def choose_scenario(name: str | None, seed: int | None) -> Scenario:
@@ -110,6 +116,11 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--scenario", metavar="FILE|NAME",
                      help="a scenario TOML file or a packaged scenario name (mixed, clean); "
                           "default: the built-in mixed scenario with every fault")
+    run.add_argument("--fault", action="append", metavar="NAME=RATE",
+                     help="set the rate of one fault, e.g. radio_fade=0.05 (repeatable; the "
+                          "names are the scenario's [faults] keys)")
+    run.add_argument("--no-faults", action="store_true",
+                     help="every fault rate 0 (then --fault sets some)")
     run.add_argument("--vehicles", type=positive_int, required=True, metavar="N",
                      help="vehicle passes to simulate")
     run.add_argument("--out", type=Path, default=DEFAULT_DIR, metavar="DIR",
@@ -142,6 +153,14 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                          help="this project's lane journal (default for a run: DIR's own)")
     records.add_argument("--records", type=Path, metavar="FILE",
                          help="any lane's records as JSON Lines (see the README)")
+
+    replayed = commands.add_parser(
+        "replay", help="feed a captured frame log to a lane, RSU side, and compare its answers",
+        description="Send a capture's RSU frames (SEQ and DATA as captured, retransmissions "
+                    "included) to a lane with the original timing or faster, and list every "
+                    "answer of the lane that differs from the one in the capture (the lane's "
+                    "clock fields aside).")
+    add_replay_arguments(replayed)
 
     judged = commands.add_parser(
         "conformance", help="judge the lanes of a served world from its frame log again",
@@ -191,7 +210,8 @@ def _frame_capture(stream: TextIO) -> FrameCapture:
 
 
 def _run(args: argparse.Namespace) -> int:
-    scenario = choose_scenario(args.scenario, args.seed)
+    scenario = with_fault_rates(choose_scenario(args.scenario, args.seed),
+                                fault_overrides(args.fault, args.no_faults))
     if is_sharded(args):
         if args.frame_log is not None:
             raise SimError("--frame-log is for a run in one process (without --workers/--dask)")
@@ -270,7 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `rsu-sim`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(with_serve="serve" in argv).parse_args(argv)
-    handlers = {"run": _run, "audit": _audit, "serve": _serve, "conformance": _conformance}
+    handlers = {"run": _run, "audit": _audit, "serve": _serve, "conformance": _conformance,
+                "replay": run_replay}
     try:
         return run_command("rsu-sim", lambda: handlers[args.command](args), failures=FAILURES,
                            failure_status=2)

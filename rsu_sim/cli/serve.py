@@ -34,7 +34,7 @@ from rsu_sim.cli.conformance import (
 )
 from rsu_sim.errors import OutputError, WorldError
 from rsu_sim.harness.setup import build_blacklist
-from rsu_sim.scenario_file import scenario_source
+from rsu_sim.scenario_file import fault_overrides, scenario_source
 from rsu_sim.server.frame_log import ServeSummary
 from rsu_sim.server.server import DEFAULT_PORT, StartTraffic, serve
 from rsu_sim.world.durable import DurableWorld
@@ -88,6 +88,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         default=StartTraffic.ALL.value,
                         help="start the vehicles once all lanes / the first lane sent C0, or "
                              "now (default: all)")
+    parser.add_argument("--fault", action="append", metavar="NAME=RATE",
+                        help="a new world's rate of one fault, e.g. radio_fade=0.05 (repeatable; "
+                             "the names are the scenario's [faults] keys)")
+    parser.add_argument("--no-faults", action="store_true",
+                        help="a new world with every fault rate 0 (then --fault sets some)")
     parser.add_argument("--scenario-clock", action="store_true",
                         help="keep the scenario's own start time; by default a new world's "
                              "scenario is moved to end now, so a lane whose clock is the wall "
@@ -104,12 +109,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 def recipe_of(args: argparse.Namespace, terms: Terms | None = None) -> WorldRecipe | None:
     """The recipe the options ask for; None when they name nothing and DIR holds a world (it
     goes on as it is)."""
-    named = args.scenario is not None or args.seed is not None or args.scenario_clock
+    faults = fault_overrides(args.fault, args.no_faults)
+    named = args.scenario is not None or args.seed is not None or args.scenario_clock \
+        or bool(faults)
     if not named and world_exists(args.out) and not args.new:
         return None
     label, text = scenario_source(args.scenario or DEFAULT_SCENARIO)
     fee_network = () if terms is None else terms.fee_network()
-    return WorldRecipe(label, text, args.seed, {}, args.scenario_clock, fee_network)
+    return WorldRecipe(label, text, args.seed, faults, args.scenario_clock, fee_network)
 
 
 def prepare_world(args: argparse.Namespace, now: float, terms: Terms | None = None

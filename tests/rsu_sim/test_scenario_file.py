@@ -95,3 +95,33 @@ def test_no_lanes_and_bad_toml_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(tmp_path / "absent.toml")
     assert info.value.file.endswith("absent.toml")
+
+
+def test_fault_rates_from_the_command_line() -> None:
+    from rsu_sim.errors import ScenarioError
+    from rsu_sim.scenario_file import fault_overrides
+
+    assert fault_overrides(["radio_fade=0.1", "radio_fade=0.2"]) == {"radio_fade": 0.2}
+    none = fault_overrides(["blacklisted=0.5"], none=True)
+    assert none["blacklisted"] == 0.5 and none["corrupted_tcp"] == 0.0
+    assert "fade_loss_probability" not in none  # a loss rate during a fade, not a fault's rate
+    for bad, says in (("fade", "NAME=RATE"), ("nope=0.1", "NAME=RATE"),
+                      ("radio_fade=x", "not a number"), ("radio_fade=2", "probability")):
+        with pytest.raises(ScenarioError, match=says):
+            fault_overrides([bad])
+
+
+def test_the_readme_documents_every_scenario_key_and_fault() -> None:
+    from dataclasses import fields
+    from pathlib import Path
+
+    from rsu_sim.model.radio import RadioConfig
+    from rsu_sim.model.scenario import FaultMix
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Scenario files\n", 1)[1].split("\n## ", 1)[0]
+    for name in [f.name for f in fields(FaultMix)] + [f.name for f in fields(RadioConfig)] + [
+            "name", "seed", "start", "duration_s", "rate_per_hour", "times", "credit_share",
+            "credit_balance_fen", "upstream_share", "upstream_stations", "min_trip_s",
+            "median_fen", "plate_prefix", "mean_kmh"]:
+        assert f"`{name}" in section, name

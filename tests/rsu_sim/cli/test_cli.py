@@ -83,3 +83,13 @@ def test_bad_arguments_exit_non_zero() -> None:
     assert rsu_sim("run").returncode == 2
     help_text = rsu_sim("--help").stdout
     assert "examples:" in help_text and "rsu-sim audit" in help_text
+
+
+def test_fault_rates_on_the_command_line(tmp_path: Path) -> None:
+    done = rsu_sim("run", "--vehicles", "30", "--no-faults", "--fault", "blacklisted=1",
+                   "--out", str(tmp_path), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "blacklisted" in done.stdout.lower()
+    bad = rsu_sim("run", "--vehicles", "5", "--fault", "radio_fade=7")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "probability" in bad.stderr
