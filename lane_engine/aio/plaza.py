@@ -25,6 +25,7 @@ from lane_engine.aio.committer import GroupCommitter
 from lane_engine.aio.connection import LaneRunner
 from lane_engine.aio.data import LaneData, load_blacklist, load_fees, load_lane_data
 from lane_engine.aio.executor import EffectExecutor
+from lane_engine.aio.outbox import CommittedOutbox
 from lane_engine.config import LaneSettings, MetricsSettings, PlazaConfig
 from lane_engine.core.effects import RsuFaulted, RsuReady, TransactionUnresolved
 from lane_engine.core.lane import Lane
@@ -78,6 +79,7 @@ class Plaza:
         self._stop: asyncio.Event | None = None
         self._journal: SqliteJournal | None = None
         self._committer: GroupCommitter | None = None
+        self._outbox: CommittedOutbox | None = None
 
     @property
     def data(self) -> LaneData:
@@ -92,14 +94,18 @@ class Plaza:
         if self._data is None:
             self._data = load_lane_data(config)
         journal = SqliteJournal(config.journal, clock=self.clock.time)
+        committer: GroupCommitter | None = None
+        outbox: CommittedOutbox | None = None
         try:
             counters = self._recover(journal)
             committer = GroupCommitter(journal, on_commit=self._committed,
                                        on_failure=self._journal_failed)
+            # Read off the writer thread's connection: a read never waits for a commit.
+            outbox = self._outbox = CommittedOutbox(committer)
             if config.mqtt is not None:
                 self.link = MqttLink(
                     config.mqtt, Topics(config.network, config.station), config.client_id,
-                    [lane.number for lane in config.lanes], journal,
+                    [lane.number for lane in config.lanes], outbox,
                     on_centre=self.apply_centre, reconnect=config.reconnect, rng=self._rng,
                     sleep=self._sleep, clock=self.clock, on_link=self._broker_link,
                 )
@@ -122,7 +128,8 @@ class Plaza:
                 self._publish_status(number)
             try:
                 await asyncio.gather(*(self._guarded(r.run(stop)) for r in self.runners.values()))
-                committer.flush()
+                # The closes of the last vehicles; a failure is reported through on_failure.
+                await self._guarded(committer.drained())
             finally:
                 unsubscribe()
                 unsubscribe_alarms()
@@ -132,6 +139,11 @@ class Plaza:
         finally:
             if self.endpoint is not None:
                 await self.endpoint.close()
+            if committer is not None:
+                committer.close()  # waits for the writer thread, commits anything left
+            if outbox is not None:
+                outbox.close()
+                self._outbox = None
             journal.close_journal()
             self._journal = None
         if self.failure is not None:
@@ -199,7 +211,7 @@ class Plaza:
 
     def outbox_backlog(self) -> int:
         """Records not yet published (0 when the journal is closed)."""
-        return 0 if self._journal is None else self._journal.pending_count()
+        return 0 if self._outbox is None else self._outbox.pending_count()
 
     def health(self) -> dict[str, Any]:
         """`status` ("ok" while serving, "stopping", "failing" after a fatal fault), each lane's

@@ -105,8 +105,9 @@ class Journal(Protocol):
     ) -> CloseResult:
         """Close an open intent as UNRESOLVED, left for the clearing centre."""
 
-    def outbox_batch(self, limit: int) -> list[OutboxEntry]:
-        """The oldest unpublished outbox entries, in commit order."""
+    def outbox_batch(self, limit: int, *, after: int = 0) -> list[OutboxEntry]:
+        """The oldest unpublished outbox entries (sequence numbers above `after`), in commit
+        order."""
 
     def mark_published(self, up_to_seq: int | Sequence[int]) -> int:
         """Mark entries published (all up to a sequence number, or the given ones); return count."""

@@ -12,7 +12,7 @@ import operator
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Final
 
@@ -185,10 +185,13 @@ class MemoryJournal(ClosedOnExit):
         rows.sort(key=lambda row: (row[_OPENED], row[_ROWID]))
         return [row[_RECORD] for row in rows]
 
-    def outbox_batch(self, limit: int) -> list[OutboxEntry]:
-        """The oldest unpublished outbox entries, in commit order (a negative limit: all)."""
+    def outbox_batch(self, limit: int, *, after: int = 0) -> list[OutboxEntry]:
+        """The oldest unpublished outbox entries (sequence numbers above `after`), in commit
+        order (a negative limit: all)."""
         with self._lock:
-            pending = self._pending.items()
+            pending: Iterable[tuple[int, TransactionRecord]] = self._pending.items()
+            if after:
+                pending = ((seq, record) for seq, record in pending if seq > after)
             chosen = pending if limit < 0 else itertools.islice(pending, limit)
             return [OutboxEntry(seq, record) for seq, record in chosen]
 

@@ -226,13 +226,14 @@ class SqliteJournal(ClosedOnExit):
         )
         return [record_from_json(text) for (text,) in rows]
 
-    def outbox_batch(self, limit: int) -> list[OutboxEntry]:
-        """The oldest unpublished outbox entries, in commit order."""
+    def outbox_batch(self, limit: int, *, after: int = 0) -> list[OutboxEntry]:
+        """The oldest unpublished outbox entries (sequence numbers above `after`), in commit
+        order."""
         rows = self._db.rows(
             "SELECT o.seq, coalesce(o.record, t.record) FROM outbox AS o"
             " JOIN transactions AS t USING (transaction_id)"
-            " WHERE o.published = 0 ORDER BY o.seq LIMIT ?",
-            (limit,),
+            " WHERE o.published = 0 AND o.seq > ? ORDER BY o.seq LIMIT ?",
+            (after, limit),
         )
         return [OutboxEntry(seq, record_from_json(text)) for seq, text in rows]
 

@@ -1,8 +1,10 @@
-"""Group commit: urgent writes commit at the end of the tick, others join the next commit."""
+"""Group commit: urgent writes are handed to the writer thread at the end of the tick, others
+join the next group; SQL and COMMIT run on the writer, one hand-off per group."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -75,3 +77,71 @@ async def test_a_failed_commit_fails_the_waiters_and_every_later_write(
     assert len(failures) == 1
     with pytest.raises(JournalError):
         group.submit(note([], "later"))
+
+
+async def test_sql_and_commit_run_on_the_writer_thread_one_hand_off_per_group(
+        journal: SqliteJournal) -> None:
+    threads: list[str] = []
+    group = GroupCommitter(journal)
+    for name in ("a", "b", "c"):
+        group.submit(lambda j, name=name: threads.append(threading.current_thread().name),
+                     urgent=True)
+    await group.durable()
+    assert threads == ["journal-writer"] * 3 and group.commits == 1
+    group.close()
+
+
+async def test_the_loop_serves_on_while_a_group_commits_and_later_writes_gather(
+        journal: SqliteJournal) -> None:
+    release = threading.Event()
+    group = GroupCommitter(journal)
+    group.submit(lambda j: release.wait(5), urgent=True)  # a slow fsync, as it were
+    first = asyncio.ensure_future(group.durable())
+    ticks = 0
+    for _ in range(20):
+        await asyncio.sleep(0)
+        ticks += 1
+    assert ticks == 20 and not first.done()  # the loop went on; the group is still committing
+    seen: list[str] = []
+    group.submit(note(seen, "intent 2"), urgent=True)
+    group.submit(note(seen, "close 1"))
+    second = asyncio.ensure_future(group.durable())
+    release.set()
+    await first
+    await second
+    assert seen == ["intent 2", "close 1"]
+    assert (group.commits, group.writes) == (2, 3)  # the two writes went in one group
+    group.close()
+
+
+async def test_a_lane_waits_for_its_own_group_only(journal: SqliteJournal) -> None:
+    release = threading.Event()
+    group = GroupCommitter(journal)
+    group.submit(lambda j: None, urgent=True)
+    mine = asyncio.ensure_future(group.durable())
+    await mine  # committed: a later slow group does not hold it
+    group.submit(lambda j: release.wait(5), urgent=True)
+    later = asyncio.ensure_future(group.durable())
+    await asyncio.sleep(0.01)
+    assert mine.done() and not later.done()
+    release.set()
+    await later
+    group.close()
+
+
+async def test_close_commits_what_is_left_and_stops_the_writer(journal: SqliteJournal,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    monkeypatch.setattr(committer_module, "LINGER_S", 60.0)
+    seen: list[str] = []
+    writer: list[threading.Thread] = []
+    group = GroupCommitter(journal)
+    group.submit(lambda j: writer.append(threading.current_thread()), urgent=True)
+    group.submit(note(seen, "intent"), urgent=True)
+    await group.durable()
+    group.submit(note(seen, "close"))  # lingering: nobody waits for it
+    group.close()
+    assert seen == ["intent", "close"] and group.commits == 2
+    assert not writer[0].is_alive()
+    with pytest.raises(JournalError, match="closed"):
+        group.submit(note(seen, "late"))
