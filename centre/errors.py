@@ -33,3 +33,11 @@ class DeviceError(CentreError):
 
 class CardProtocolError(DeviceError):
     """The card answered something the load exchange cannot accept (bad length, bad MAC)."""
+
+
+class ClearingInputError(CentreError):
+    """A message or journal line given to clearing is not a lane transaction record."""
+
+
+class ClearingError(CentreError):
+    """Clearing cannot go on (broker refused us, no keys for the centre, a file unreadable)."""

@@ -1,5 +1,6 @@
 """The centre's store on SQLite (embedded default) or PostgreSQL (many outlets writing at once):
-the same schema, migrations and queries on both. May use `ledger`.
+the same schema, migrations and queries on both. May use `ledger` (and the values of
+`clearing`).
 
     store = Store.open("var/centre.sqlite3", now)        # or "postgresql://user@host/db"
     with store.transaction() as tx:                      # one transaction: all or nothing
@@ -10,6 +11,7 @@ the same schema, migrations and queries on both. May use `ledger`.
         tx.loads      top-ups around the card's commit    (centre.store.loads)
         tx.money      refunds, cleared debits, bills      (centre.store.money)
         tx.lists      status lists, versions, arrivals    (centre.store.lists)
+        tx.clearing   lane records, findings, rejects     (centre.store.clearing)
 
 Each module's docstring lists its calls. Errors are `centre.errors.StoreError`; a broken
 uniqueness rule (second active card of a vehicle, request id or cleared debit repeated) is its

@@ -238,8 +238,64 @@ _V1 = (
         PRIMARY KEY (list, version, plaza, lane))""",
 )
 
+_V2 = (
+    """CREATE TABLE clearing_records (
+        idempotency_key TEXT PRIMARY KEY,
+        transaction_id TEXT NOT NULL,
+        seq {int},
+        source TEXT NOT NULL,
+        network TEXT NOT NULL,
+        station {int} NOT NULL,
+        lane {int} NOT NULL,
+        card_number TEXT NOT NULL,
+        card_kind TEXT,
+        outcome TEXT NOT NULL,
+        ctc {int},
+        amount {int} NOT NULL,
+        cash_fee {int} NOT NULL,
+        balance_before {int} NOT NULL,
+        balance_after {int} NOT NULL,
+        transaction_time TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        settled_how TEXT,
+        tac_verified {int} NOT NULL,
+        entry_id {int} REFERENCES entries (entry_id),
+        evidence_key TEXT,
+        record TEXT NOT NULL)""",
+    "CREATE INDEX clearing_records_card ON clearing_records (card_number, ctc)",
+    "CREATE INDEX clearing_records_time ON clearing_records (transaction_time)",
+    "CREATE INDEX clearing_records_state ON clearing_records (state)",
+    """CREATE TABLE clearing_findings (
+        finding_id {id},
+        idempotency_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        booked {int} NOT NULL,
+        card_number TEXT NOT NULL,
+        network TEXT NOT NULL,
+        station {int} NOT NULL,
+        lane {int} NOT NULL,
+        transaction_id TEXT NOT NULL,
+        amount {int} NOT NULL,
+        expected {int},
+        other_key TEXT,
+        transaction_time TEXT NOT NULL,
+        found_at TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        UNIQUE (idempotency_key, kind))""",
+    "CREATE INDEX clearing_findings_time ON clearing_findings (transaction_time)",
+    """CREATE TABLE clearing_rejects (
+        reject_id {id},
+        source TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        payload TEXT NOT NULL)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "customers, cards, OBUs, ledger, loads, refunds, bills, status lists", _V1),
+    Migration(2, "clearing: lane records, findings, rejected messages", _V2),
 )
 LATEST = MIGRATIONS[-1].version
 

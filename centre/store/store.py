@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from centre.errors import StoreError
 from centre.store.book import Book
+from centre.store.clearing import Clearing
 from centre.store.database import Database, Dialect, Transaction, open_database
 from centre.store.devices import Devices
 from centre.store.journal import Journal
@@ -36,6 +37,7 @@ class StoreTransaction:
         self.loads = Loads(tx)
         self.money = Money(tx)
         self.lists = Lists(tx)
+        self.clearing = Clearing(tx)
 
 
 class Store:

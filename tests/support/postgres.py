@@ -88,12 +88,23 @@ class PostgresServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"postgres exited at start-up; see {self.log_path}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"postgres did not listen on port {self.port} within 30 s")
+            if self._accepts_connections():
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"postgres did not accept connections on port {self.port} within 30 s")
+
+    def _accepts_connections(self) -> bool:
+        """True once a session can be had: the port listens a while before the server leaves
+        its start-up ("the database system is starting up")."""
+        import psycopg
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                pass
+            with psycopg.connect(self.url(), connect_timeout=2):
+                return True
+        except (OSError, psycopg.OperationalError):
+            return False
 
     def new_database(self) -> str:
         """A fresh, empty database; returns its URL."""
