@@ -54,9 +54,10 @@ def register(store: Store, cards: dict[str, CardKind]) -> None:
                 OUTLET.outlet_id, T0)
             vehicle = tx.registry.add_vehicle(customer, VehicleData(f"鲁A{index:05d}", 0, 1), T0)
             tx.devices.add_card(CardRecord(
-                number, kind, vehicle, customer, OUTLET.outlet_id, CardStatus.ACTIVE, T0, T0, 1,
-                int(Algorithm.SM4), dt.date(2026, 11, 1), dt.date(2036, 11, 1),
-                PaymentMethod.WECHAT if kind is CardKind.B else None))
+                number, kind, vehicle, customer, OUTLET.outlet_id, CardStatus.ACTIVE, T0, T0,
+                vehicle_class=1, key_version=1, algorithm=int(Algorithm.SM4),
+                start_date=dt.date(2026, 11, 1), expiry_date=dt.date(2036, 11, 1),
+                payment_method=PaymentMethod.WECHAT if kind is CardKind.B else None))
 
 
 def signed(record: TransactionRecord) -> TransactionRecord:
