@@ -18,13 +18,12 @@ from lane_engine.core.ports import TacVerifier as RecordVerifier
 from lane_engine.errors import ConfigError
 from lane_engine.fees.table_file import load_fee_slice
 from lane_engine.files.blacklist import load_binary, load_text
+from lane_engine.files.formats import TEXT_BLACKLIST_SUFFIXES
 from lane_engine.files.policy import load_policy
 from lane_engine.times import lane_datetime
 
 #: Transaction type the lane's purchases use (composite purchase), part of the TAC input.
 COMPOSITE_PURCHASE = 0x09
-#: Blacklist files with these suffixes are read as text; any other as the binary format.
-TEXT_BLACKLIST_SUFFIXES = (".txt", ".csv")
 
 
 class NoFees:

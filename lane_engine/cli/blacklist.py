@@ -1,4 +1,6 @@
-"""`lane-engine blacklist`: convert, show, generate and update blacklist files."""
+"""`lane-engine blacklist`: its arguments here, its work in `lane_engine.cli.blacklist_work`,
+imported only when a blacklist command runs (numba and numpy stay out of every other command's
+start-up)."""
 
 from __future__ import annotations
 
@@ -6,19 +8,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from lane_engine.aio.data import TEXT_BLACKLIST_SUFFIXES, load_blacklist
 from lane_engine.cli.args import non_negative_int
-from lane_engine.core.blacklist import (
-    Blacklist,
-    Reason,
-    format_card_number,
-    split_card_number,
-    synthetic_columns,
-)
-from lane_engine.errors import BlacklistError
-from lane_engine.files.blacklist import load_delta_text, save_binary, save_text
+from lane_engine.files.formats import TEXT_BLACKLIST_SUFFIXES
 
 DESCRIPTION = f"""\
 commands:
@@ -92,57 +83,18 @@ def add_blacklist_parser(commands: Any) -> None:
 
 def run_blacklist(args: argparse.Namespace) -> int:
     """Run a parsed `blacklist` subcommand; BlacklistError on bad data."""
-    command = args.blacklist_command
-    if command == "convert":
-        blacklist = load_blacklist(args.input)
-        _save(args.output, blacklist)
-        print(f"wrote {args.output}: version {blacklist.version}, {len(blacklist)} cards")
-    elif command == "show":
-        _show(load_blacklist(args.file), args.card)
-    elif command == "synthetic":
-        columns = synthetic_columns(np.random.default_rng(args.seed), args.count)
-        blacklist = Blacklist.from_columns(args.version, *columns)
-        _save(args.output, blacklist)
-        print(f"wrote {args.output}: version {blacklist.version}, {len(blacklist)} cards")
-        if len(blacklist):  # one card to try `show --card` and the lanes with
-            networks, serials, _ = columns
-            print(f"a listed card: {format_card_number(int(networks[0]), int(serials[0]))}")
-    else:
-        blacklist = load_blacklist(args.file)
-        delta = load_delta_text(args.delta)
-        try:
-            updated = blacklist.applied(delta)
-        except BlacklistError as exc:
-            raise BlacklistError(f"{args.delta}: {exc} ({args.file})") from exc
-        _save(args.output, updated)
-        print(f"wrote {args.output}: version {blacklist.version} -> {updated.version}, "
-              f"{len(delta.additions)} added, {len(delta.removals)} removed, "
-              f"{len(updated)} cards")
-    return 0
+    from lane_engine.cli.blacklist_work import run
 
-
-def _save(path: Path, blacklist: Blacklist) -> None:
-    if path.suffix.lower() in TEXT_BLACKLIST_SUFFIXES:
-        save_text(path, blacklist)
-    else:
-        save_binary(path, blacklist)
+    return run(args)
 
 
 def _card_number(text: str) -> str:
+    # Checked as the blacklist reads card numbers (only a blacklist command gets here).
+    from lane_engine.core.blacklist import split_card_number
+    from lane_engine.errors import BlacklistError
+
     try:
         split_card_number(text)
     except BlacklistError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
-
-
-def _show(blacklist: Blacklist, card: str | None) -> None:
-    _, _, codes = blacklist.columns()
-    counts = np.bincount(codes, minlength=256)
-    print(f"version  {blacklist.version}")
-    print(f"cards    {len(blacklist)}")
-    for reason in Reason:
-        print(f"  {reason.name:<10} {int(counts[reason]):>10}")
-    if card is not None:
-        found = blacklist.reason_for(card)
-        print(f"card {card}: " + ("not listed" if found is None else f"listed, {found.name}"))

@@ -7,30 +7,23 @@ Errors are one line on stderr; exit status 0 ok, 1 runtime or data error, 2 bad 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import json
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lane_engine.aio.bus import EventBus
-from lane_engine.aio.event_log import EventLog
-from lane_engine.aio.plaza import run_plaza
 from lane_engine.cli.args import Parser, UsageError, run_command
 from lane_engine.cli.blacklist import add_blacklist_parser, run_blacklist
 from lane_engine.cli.fees import add_fees_parser, run_fees
-from lane_engine.cli.journal import main as journal_main
-from lane_engine.cli.status import status_report
 from lane_engine.cli.top import add_top_parser, run_top
-from lane_engine.config import DEFAULT_JOURNAL, PlazaConfig
-from lane_engine.errors import LaneError
-from lane_engine.files.config import load_config
-from lane_engine.files.policy import load_policy
-from lane_engine.logfmt import LOG_FORMATS, configure_logging, log_event
+from lane_engine.logfmt import LOG_FORMATS
+
+if TYPE_CHECKING:
+    from lane_engine.config import PlazaConfig
 
 log = logging.getLogger("lane_engine")
 
@@ -79,7 +72,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     status.add_argument("--config", type=Path, metavar="FILE",
                         help="take the journal path from this configuration")
     status.add_argument("--journal", type=Path, metavar="PATH",
-                        help=f"journal database (default {DEFAULT_JOURNAL}, or the config's)")
+                        help="journal database (default var/journal.sqlite3, or the config's)")
     status.add_argument("--last", type=int, default=5, metavar="N",
                         help="how many of the newest records to show (default 5)")
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -105,6 +98,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "lane-engine") -> int:
     """Run the command; return the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["journal"]:
+        from lane_engine.cli.journal import main as journal_main
+
         return journal_main(args_list[1:], prog=f"{prog} journal")
     try:
         return run_command(prog, lambda: _dispatch(build_parser(prog).parse_args(args_list)))
@@ -123,10 +118,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_blacklist(args)
     if args.command == "policy":
         return _policy_check(args.file)
+    from lane_engine.files.config import load_config
+
     return _run(load_config(args.config), args.log_level, args.log_format)
 
 
 def _status(args: argparse.Namespace) -> int:
+    from lane_engine.cli.status import status_report
+    from lane_engine.config import DEFAULT_JOURNAL
+    from lane_engine.files.config import load_config
+
     if args.last < 0:
         raise UsageError("--last must be 0 or more")
     path = args.journal
@@ -141,6 +142,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _policy_check(path: Path) -> int:
+    from lane_engine.files.policy import load_policy
+
     policy = load_policy(path)
     print(f"{path}: ok")
     for field in dataclasses.fields(policy):
@@ -150,6 +153,11 @@ def _policy_check(path: Path) -> int:
 
 
 def _run(config: PlazaConfig, level: str, log_format: str) -> int:
+    import asyncio
+
+    from lane_engine.errors import LaneError
+    from lane_engine.logfmt import configure_logging, log_event
+
     configure_logging(level, log_format)
     try:
         asyncio.run(_serve(config))
@@ -160,6 +168,15 @@ def _run(config: PlazaConfig, level: str, log_format: str) -> int:
 
 
 async def _serve(config: PlazaConfig) -> None:
+    """The plaza until SIGINT/SIGTERM (its modules are imported only for `run`)."""
+    import asyncio
+    import signal
+
+    from lane_engine.aio.bus import EventBus
+    from lane_engine.aio.event_log import EventLog
+    from lane_engine.aio.plaza import run_plaza
+    from lane_engine.logfmt import log_event
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
