@@ -21,7 +21,7 @@ from lane_engine.fees.batch import (
     price_trips_numpy,
     price_trips_python,
 )
-from lane_engine.fees.builder import build_fee_table
+from lane_engine.fees.builder import build_fee_table, write_fee_table_of
 from lane_engine.fees.network import RoadNetwork
 from lane_engine.fees.synthetic import synthetic_network
 from lane_engine.fees.table import FeeTable
@@ -173,3 +173,55 @@ def test_fee_table_build(benchmark, networks, tables, impl: str, stations: int) 
     benchmark.group = f"fees table build {stations} stations"
     benchmark.extra_info.update(kind="fee table build", impl=impl, stations=stations,
                                 classes=16, **memory)
+
+
+#: The big table: built and written in batches of exit blocks (`lane-engine fees build`).
+BIG_STATIONS = 5_000
+#: The parallel-build comparison: the same streamed build on every numba thread and on one.
+PARALLEL_STATIONS = 2_000
+
+
+def test_fee_table_written_in_blocks_5000_stations(benchmark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """5,000 stations written batch of exit blocks by batch: the process's resident peak above
+    its start against the size of the whole [exit][entry][class] table it writes."""
+    benchmark.group = "fees table in exit blocks"
+    network = synthetic_network(BIG_STATIONS, 1)
+    path = tmp_path / "big.etcfee"
+    found = []
+
+    def build() -> None:
+        found.append(peak_memory(lambda: write_fee_table_of(network, "bench", "", path)))
+
+    benchmark.pedantic(build, rounds=1, iterations=1)
+    built, memory = found[0]
+    full_mib = BIG_STATIONS * BIG_STATIONS * 16 * 4 / 2**20
+    assert path.stat().st_size > full_mib * 2**20
+    path.unlink()
+    benchmark.extra_info.update(kind="fee table blocks", impl="write_fee_table_of",
+                                stations=BIG_STATIONS, full_table_mib=round(full_mib, 1),
+                                batch_mib=round(built.peak_batch_bytes / 2**20, 1),
+                                batches=built.batches, build_s=benchmark.stats.stats.median,
+                                **memory)
+
+
+@pytest.mark.parametrize("threads", ["all", "one"])
+def test_fee_table_blocks_parallel(benchmark, tmp_path, threads: str) -> None:  # type: ignore[no-untyped-def]
+    """2,000 stations in exit blocks, in parallel over the blocks of a batch on every numba
+    thread, and on one thread (the baseline of the parallel speed-up)."""
+    import numba
+
+    benchmark.group = "fees table in exit blocks"
+    network = synthetic_network(PARALLEL_STATIONS, 1)
+    path = tmp_path / "t.etcfee"
+    write_fee_table_of(network, "warm", "", path)  # compiled, cached
+    before = numba.get_num_threads()
+    numba.set_num_threads(1 if threads == "one" else before)
+    try:
+        benchmark.pedantic(lambda: write_fee_table_of(network, "bench", "", path), rounds=1,
+                           iterations=1)
+    finally:
+        numba.set_num_threads(before)
+    benchmark.extra_info.update(kind="fee table blocks", impl=f"{threads} numba threads",
+                                stations=PARALLEL_STATIONS,
+                                threads=1 if threads == "one" else before,
+                                build_s=benchmark.stats.stats.median)

@@ -12,11 +12,16 @@ import numpy as np
 
 from lane_engine.cli.args import UsageError, yuan
 from lane_engine.errors import FeeTableError
-from lane_engine.fees.builder import build_fee_table
+from lane_engine.fees.builder import write_fee_table_of
 from lane_engine.fees.network import RoadNetwork, StationKey
 from lane_engine.fees.synthetic import synthetic_network
-from lane_engine.fees.table import NO_ROUTE, FeeSlice, FeeTable
-from lane_engine.fees.table_file import load_fee_slice, load_fee_table, write_fee_table
+from lane_engine.fees.table import NO_ROUTE, FeeSlice
+from lane_engine.fees.table_file import (
+    FeeTableInfo,
+    check_fee_table,
+    load_fee_slice,
+    read_fee_table_info,
+)
 from lane_engine.files.network import load_network, write_network
 from protocols.records import VehicleClass
 
@@ -42,17 +47,17 @@ def _build(network: RoadNetwork, args: argparse.Namespace) -> int:
         raise UsageError("--version must not be empty")
     built_at = args.built_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = time.perf_counter()
-    table = build_fee_table(network, args.version, built_at)
-    elapsed = time.perf_counter() - started
     try:
-        write_fee_table(table, args.output)
+        built = write_fee_table_of(network, args.version, built_at, args.output)
         size = args.output.stat().st_size
     except OSError as exc:
         raise FeeTableError(f"{args.output}: cannot write fee table: {exc.strerror}") from exc
-    print(f"fee table {table.version}: {len(table.stations)} stations, "
-          f"{len(table.classes)} classes, {len(network.sections)} sections; "
-          f"built in {elapsed:.3f} s")
-    print(f"network hash {table.network_hash}")
+    elapsed = time.perf_counter() - started
+    print(f"fee table {built.version}: {built.stations} stations, {built.classes} classes, "
+          f"{len(network.sections)} sections; built and written in {elapsed:.3f} s "
+          f"({built.batches} batch(es) of {built.exits_per_batch} exits, "
+          f"{built.peak_batch_bytes / 2**20:.1f} MiB each)")
+    print(f"network hash {built.network_hash}")
     print(f"wrote {args.output} ({size} bytes)")
     return 0
 
@@ -61,8 +66,7 @@ def _show(args: argparse.Namespace) -> int:
     if args.entry is not None and args.exit is None:
         raise UsageError("--entry needs --exit (fees are looked up by exit station)")
     if args.exit is None:
-        table = load_fee_table(args.table)
-        _print_header(table, args.table)
+        _print_header(read_fee_table_info(args.table), args.table)
         return 0
     fee_slice = load_fee_slice(args.table, *args.exit)
     _print_header(fee_slice, args.table)
@@ -77,7 +81,7 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_header(table: FeeTable | FeeSlice, path: Path) -> None:
+def _print_header(table: FeeTableInfo | FeeSlice, path: Path) -> None:
     per_network = Counter(network for network, _ in table.stations)
     networks = ", ".join(f"{net}: {count}" for net, count in sorted(per_network.items()))
     print(f"fee table   {table.version}")
@@ -121,7 +125,7 @@ def _print_trip(fee_slice: FeeSlice, entry: StationKey, classes: tuple[VehicleCl
 
 def _check(args: argparse.Namespace) -> int:
     expected = None if args.network is None else load_network(args.network).network_hash()
-    table = load_fee_table(args.table, expected_network_hash=expected)
+    table = check_fee_table(args.table, expected_network_hash=expected)
     print(f"{args.table}: ok: fee table {table.version}, {len(table.stations)} exit blocks "
           f"verified")
     if args.network is not None:

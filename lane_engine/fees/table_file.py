@@ -1,4 +1,6 @@
-"""Fee-table files: atomic write, whole load, and load of one exit's block (the lane's need).
+"""Fee-table files: atomic write (whole, or block by block as they are built), whole load, load
+of one exit's block (the lane's need), the header alone, and a check that reads a few blocks at
+a time.
 
 Layout (little-endian):
     0   8 bytes  magic b"ETCFEETB"
@@ -19,6 +21,7 @@ import os
 import struct
 import tempfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,37 +41,132 @@ _LAYOUT = "exit,entry,class"
 
 def write_fee_table(table: FeeTable, path: str | Path) -> None:
     """Write `table` to `path` atomically (temp file, fsync, rename, fsync of the folder)."""
-    path = Path(path)
     fees = np.ascontiguousarray(table.fees, dtype=FEE_DTYPE)
-    header = {
-        "version": table.version,
-        "network_hash": table.network_hash,
-        "built_at": table.built_at,
-        "stations": [list(key) for key in table.stations],
-        "classes": [int(c) for c in table.classes],
-        "dtype": FEE_DTYPE.str,
-        "shape": list(fees.shape),
-        "layout": _LAYOUT,
-        "block_crc32": [zlib.crc32(block.data) for block in fees],
-    }
-    header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    prefix = _PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(header_bytes))
-    start = _payload_offset(len(header_bytes))
-    written = len(prefix) + len(header_bytes) + _CRC.size
-    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
+    with FeeTableWriter(path, table.version, table.network_hash, table.built_at, table.stations,
+                        table.classes) as writer:
+        writer.write_blocks(fees)
+
+
+class FeeTableWriter:
+    """Writes a fee table exit block by exit block, in exit order, as they are computed: the
+    payload goes to its place in a temporary file at once, the header (with every block's
+    checksum) last, then the file is made durable and renamed into place (`finish`, or leaving
+    the `with` block without an error). Memory: the blocks handed to one `write_blocks` call.
+
+    The header's place is reserved for the longest it can be and the header padded to it with
+    spaces (JSON allows them), so the file is the format-1 table `write_fee_table` writes.
+    """
+
+    def __init__(self, path: str | Path, version: str, network_hash: str, built_at: str,
+                 stations: tuple[tuple[str, int], ...],
+                 classes: tuple[VehicleClass, ...]) -> None:
+        self.path = Path(path)
+        self._header: dict[str, Any] = {
+            "version": version, "network_hash": network_hash, "built_at": built_at,
+            "stations": [list(key) for key in stations], "classes": [int(c) for c in classes],
+            "dtype": FEE_DTYPE.str, "shape": [len(stations), len(stations), len(classes)],
+            "layout": _LAYOUT, "block_crc32": [],
+        }
+        self._block_shape = (len(stations), len(classes))
+        self._exits = len(stations)
+        longest = dict(self._header, block_crc32=[0xFFFF_FFFF] * self._exits)
+        self._header_length = len(_header_bytes(longest))
+        descriptor, self._temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.",
+                                                       dir=self.path.parent)
         os.fchmod(descriptor, 0o644)  # mkstemp's 0600 would hide the table from the lane's user
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(prefix + header_bytes + _CRC.pack(zlib.crc32(header_bytes)))
-            stream.write(bytes(start - written))
-            stream.write(fees.data.cast("B"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
+        self._stream = os.fdopen(descriptor, "wb")
+        self._stream.seek(_payload_offset(self._header_length))
+
+    def write_blocks(self, blocks: np.ndarray) -> None:
+        """Append the blocks of the next exits (shape: exits, entries, classes)."""
+        blocks = np.ascontiguousarray(blocks, dtype=FEE_DTYPE)
+        if blocks.shape[1:] != self._block_shape:
+            raise FeeTableError(f"fee blocks of shape {blocks.shape[1:]}, expected "
+                                f"{self._block_shape}")
+        crcs = self._header["block_crc32"]
+        if len(crcs) + len(blocks) > self._exits:
+            raise FeeTableError("more fee blocks than exit stations")
+        crcs.extend(zlib.crc32(block.data) for block in blocks)
+        self._stream.write(blocks.data.cast("B"))
+
+    def finish(self) -> None:
+        """Write the header, make the file durable and put it in place."""
+        if len(self._header["block_crc32"]) != self._exits:
+            raise FeeTableError(f"{len(self._header['block_crc32'])} of {self._exits} exit "
+                                f"blocks written")
+        header = _header_bytes(self._header)
+        header += b" " * (self._header_length - len(header))
+        stream = self._stream
+        stream.seek(0)
+        stream.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(header)) + header
+                     + _CRC.pack(zlib.crc32(header)))
+        stream.write(bytes(_payload_offset(len(header)) - stream.tell()))
+        stream.flush()
+        os.fsync(stream.fileno())
+        stream.close()
+        os.replace(self._temp_name, self.path)
+        _fsync_folder(self.path.parent)
+
+    def abort(self) -> None:
+        """Drop the temporary file; nothing is written at `path`."""
+        if not self._stream.closed:
+            self._stream.close()
+        Path(self._temp_name).unlink(missing_ok=True)
+
+    def __enter__(self) -> FeeTableWriter:
+        return self
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        if kind is None:
+            try:
+                self.finish()
+            except BaseException:
+                self.abort()
+                raise
+        else:
+            self.abort()
+
+
+def _header_bytes(header: dict[str, Any]) -> bytes:
+    return json.dumps(header, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class FeeTableInfo:
+    """What a fee table's header says (read without its payload)."""
+
+    version: str
+    network_hash: str
+    built_at: str
+    stations: tuple[tuple[str, int], ...]
+    classes: tuple[VehicleClass, ...]
+
+
+def read_fee_table_info(path: str | Path,
+                        expected_network_hash: str | None = None) -> FeeTableInfo:
+    """The header of a fee table, checked (magic, format, checksum, size); no block is read."""
+    with _open(path) as stream:
+        header, stations, _ = _read_header(stream, path, expected_network_hash)
+    return FeeTableInfo(header["version"], header["network_hash"], header["built_at"],
+                        stations, _classes(header, path))
+
+
+def check_fee_table(path: str | Path, expected_network_hash: str | None = None,
+                    blocks_at_once: int = 64) -> FeeTableInfo:
+    """Verify the header and every exit block's checksum, reading `blocks_at_once` blocks at a
+    time (memory bounded by them, whatever the table's size); FeeTableError on any fault."""
+    with _open(path) as stream:
+        header, stations, _ = _read_header(stream, path, expected_network_hash)
+        exits, entries, classes = header["shape"]
+        block_bytes = entries * classes * FEE_DTYPE.itemsize
+        for first in range(0, exits, blocks_at_once):
+            count = min(blocks_at_once, exits - first)
+            data = _read_exactly(stream, count * block_bytes, path)
+            blocks = np.frombuffer(data, dtype=FEE_DTYPE).reshape(count, entries, classes)
+            for offset, block in enumerate(blocks):
+                _check_block(block, header, first + offset, path)
+    return FeeTableInfo(header["version"], header["network_hash"], header["built_at"],
+                        stations, _classes(header, path))
 
 
 def load_fee_table(path: str | Path, expected_network_hash: str | None = None) -> FeeTable:
