@@ -1,22 +1,15 @@
 """Settling a purchase: B5, recovery by C8/B8, timeouts, and UNRESOLVED transactions that a later
 sighting of the card settles (`card.md` §5), at this lane or at any lane of the plaza.
 
-Our decision for a later sighting (kept in `UnresolvedBook.settle`): the card commits its balance
-and its 0019 record atomically, so when the card is read again and its 0019 is exactly the record
-the purchase sent, the debit happened; when it is still exactly the record read before the
-purchase, it did not; anything else (the card travelled since) proves nothing and is left for
-clearing. Which lane reads the card does not matter: the 0019 names the lane that wrote it.
+The pass being served and the book of UNRESOLVED purchases are `lane_engine.core.unresolved`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
-from operator import eq
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from lane_engine.core.config import LaneConfig, lane_unix_time
+from lane_engine.core.config import LaneConfig, LocalSecond
 from lane_engine.core.decisions import (
     Settlement,
     b5_settlement,
@@ -28,6 +21,7 @@ from lane_engine.core.effects import (
     CashRequired,
     CloseTransaction,
     Effect,
+    FeeDisplayed,
     KeepBarrierClosed,
     LateResultAcknowledged,
     OpenBarrier,
@@ -42,20 +36,22 @@ from lane_engine.core.effects import (
 from lane_engine.core.ledger import amend
 from lane_engine.core.machine import LaneState
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
+from lane_engine.core.policy import Policy, cash_fee
 from lane_engine.core.ports import TacVerifier
+from lane_engine.core.unresolved import Pass, UnresolvedBook, WriteMark, committed_outcome
 from protocols.frames import (
     Continue,
     ObuFound,
+    Purchase,
     RefetchTac,
     Stop,
     StopType,
     TacRefetched,
     TransactionResult,
 )
-from protocols.records import EntryExitRecord, EntryExitStatus
 
-if TYPE_CHECKING:
-    from lane_engine.core.pricing import Price
+__all__ = ["Pass", "Settling", "UnresolvedBook", "WriteMark", "closes_trip_for_cash",
+           "committed_outcome", "other_obu"]
 
 #: How many OBUs the lane remembers for the re-read window before pruning expired ones.
 _COMPLETED_PRUNE_AT = 256
@@ -66,162 +62,22 @@ def other_obu(got: int, serving: int) -> str:
     return f"frame for OBU {got:#010x} while serving {serving:#010x}"
 
 
-class Pass:
-    """The OBU being served and, once priced, its purchase (private mutable state of `Lane`)."""
-
-    __slots__ = ("amount", "attempts", "committed_outcome", "div_factor", "intent", "obu_id",
-                 "obu_serial", "previous", "written")
-
-    def __init__(self, obu_id: int, obu_serial: str, div_factor: bytes) -> None:
-        self.obu_id = obu_id
-        self.obu_serial = obu_serial
-        self.div_factor = div_factor
-        self.attempts = 0
-
-    def priced(self, intent: TransactionRecord, price: Price, written: EntryExitRecord,
-               previous: EntryExitRecord | None, committed_outcome: Outcome) -> None:
-        """Remember the purchase about to be sent."""
-        self.intent = intent
-        self.amount = price.amount
-        self.written = written
-        self.previous = previous
-        self.committed_outcome = committed_outcome
-
-
-def committed_outcome(is_exit: bool, reason: ReasonCode) -> Outcome:
-    """How a purchase closes once the card committed it: an entry written; at an exit DEBITED,
-    or CASH_REQUIRED when the B card was short (its price's reason is INSUFFICIENT_BALANCE)."""
-    if not is_exit:
-        return Outcome.ENTRY_WRITTEN
-    if reason == ReasonCode.INSUFFICIENT_BALANCE:
-        return Outcome.CASH_REQUIRED
-    return Outcome.DEBITED
-
-
-@dataclass(frozen=True, slots=True)
-class WriteMark:
-    """What a journaled intent keeps of a 0019 record: where and when it was written.
-
-    Our decision for intents recovered from the journal, which keep no whole 0019: a read showing
-    the same network, station and time (and lane and status where known) is that very write; no
-    other write carries the same ones.
-    """
-
-    network: str
-    station: int
-    time: int
-    lane: int | None = None
-    status: EntryExitStatus | None = None
-
-    def matches(self, record: EntryExitRecord | None) -> bool:
-        """True when `record` is the write this mark was taken from."""
-        return (
-            record is not None and record.time == self.time and record.station == self.station
-            and record.network == self.network and self.lane in (None, record.lane)
-            and self.status in (None, record.status)
-        )
-
-
-def _unknown(record: EntryExitRecord | None) -> bool:
-    return False
-
-
-#: Whether a 0019 read later proves something about the purchase.
-_Proof = Callable[[EntryExitRecord | None], bool]
-
-
-@dataclass(slots=True)
-class _Pending:
-    intent: TransactionRecord
-    debited_if: _Proof  # the card holds the record the purchase wrote
-    not_debited_if: _Proof  # the card still holds the record read before the purchase
-    committed_outcome: Outcome
-    amount: int
-
-
-class UnresolvedBook:
-    """UNRESOLVED purchases by card number, until a later B4 settles them.
-
-    One book may be shared by the lanes of a plaza (a vehicle left in doubt at one lane may show
-    up at another); it is plain data, used from one thread.
-    """
-
-    #: The most the book remembers; older ones stay with clearing only.
-    LIMIT = 1024
-
-    __slots__ = ("_by_card",)
-
-    def __init__(self) -> None:
-        self._by_card: dict[str, _Pending] = {}
-
-    def __len__(self) -> int:
-        return len(self._by_card)
-
-    def __contains__(self, card_number: object) -> bool:
-        return card_number in self._by_card
-
-    def remember(self, p: Pass) -> None:
-        """Keep the purchase of `p`, left UNRESOLVED, for a later sighting of its card."""
-        self._keep(_Pending(p.intent, partial(eq, p.written), partial(eq, p.previous),
-                            p.committed_outcome, p.amount))
-
-    def remember_intent(self, intent: TransactionRecord) -> bool:
-        """Keep an intent a previous run left open (read from the journal), as far as its record
-        allows (see `WriteMark`); False when it cannot be known again (no card, no time)."""
-        if not intent.card_number:
-            return False
-        try:
-            written_at = lane_unix_time(intent.transaction_time)
-        except ValueError:
-            return False
-        is_exit = intent.mode == "exit"
-        written = WriteMark(intent.lane_network, intent.lane_station, written_at,
-                            intent.lane_number,
-                            EntryExitStatus.EXITED if is_exit else EntryExitStatus.ENTERED)
-        # An exit keeps the entry it priced from; an entry keeps nothing of the card's record.
-        previous: _Proof = _unknown
-        if is_exit and intent.entry_time:
-            previous = WriteMark(intent.entry_network, intent.entry_station,
-                                 intent.entry_time).matches
-        outcome = committed_outcome(is_exit, intent.reason)
-        amount = intent.discounted_fee if outcome is Outcome.DEBITED else 0
-        self._keep(_Pending(intent, written.matches, previous, outcome, amount))
-        return True
-
-    def _keep(self, pending: _Pending) -> None:
-        card = pending.intent.card_number
-        self._by_card.pop(card, None)
-        self._by_card[card] = pending
-        if len(self._by_card) > self.LIMIT:
-            del self._by_card[next(iter(self._by_card))]
-
-    def settle(self, card_number: str, last_station: EntryExitRecord | None, balance: int,
-               read_at_lane: int) -> TransactionRecord | None:
-        """The settled record when this read of the card (at lane `read_at_lane`) settles its
-        UNRESOLVED purchase, which is then forgotten; None when there is none or nothing is
-        proved."""
-        pending = self._by_card.get(card_number)
-        if pending is None:
-            return None
-        if pending.debited_if(last_station):
-            del self._by_card[card_number]
-            return amend(pending.intent, outcome=pending.committed_outcome,
-                         amount_debited=pending.amount, balance_after=balance, recovered=True,
-                         detail=f"settled at lane {read_at_lane}: the card holds the record "
-                                "the purchase wrote")
-        if pending.not_debited_if(last_station):
-            del self._by_card[card_number]
-            return amend(pending.intent, outcome=Outcome.NOT_DEBITED,
-                         reason=ReasonCode.PURCHASE_FAILED, recovered=True,
-                         detail=f"settled at lane {read_at_lane}: the card still holds its "
-                                "earlier record")
-        return None
+def closes_trip_for_cash(reason: ReasonCode, is_exit: bool, p: Pass) -> bool:
+    """Whether a purchase the card refused closes the trip for cash instead (our decision,
+    `rules.md` art. 21 where B4 showed enough): at an exit, a debit the card itself refused for
+    its balance (B5 21h) means the driver pays the undiscounted fee in cash, and the lane closes
+    the trip on the card with a 0-fen purchase, once."""
+    return (reason is ReasonCode.INSUFFICIENT_BALANCE and is_exit and p.amount > 0
+            and not p.closing)
 
 
 class Settling:
     """`Lane`'s handlers from C6 on (a mixin: the names below are `Lane`'s)."""
 
     config: LaneConfig
+    _is_exit: bool
+    _policy: Policy
+    _local: LocalSecond
     _pass: Pass | None
     _verifier: TacVerifier | None
     _completed: dict[int, tuple[int, str]]
@@ -251,6 +107,10 @@ class Settling:
             ), now)
         detail = f"B5 error {b5.error_code:#04x}"
         if settlement is Settlement.NOT_DEBITED:
+            if closes_trip_for_cash(reason, self._is_exit, p):
+                return self._close_trip_for_cash(p, now, detail)
+            if p.closing:
+                return self._cash_without_trip(p, now, f"{detail} to the 0-fen purchase")
             return self._fail(p, amend(p.intent, outcome=Outcome.NOT_DEBITED, reason=reason,
                                          detail=detail), now)
         p.intent = amend(
@@ -278,6 +138,8 @@ class Settling:
                 balance_after=b8.card_rest_money, tac=b8.tac.hex(), recovered=True, detail="",
             ), now)
         if settlement is Settlement.NOT_DEBITED:
+            if p.closing:
+                return self._cash_without_trip(p, now, "B8: the 0-fen purchase was not made")
             return self._fail(p, amend(
                 p.intent, outcome=Outcome.NOT_DEBITED, reason=ReasonCode.PURCHASE_FAILED,
                 recovered=True, detail=f"{p.intent.detail}; B8: card not debited",
@@ -308,6 +170,40 @@ class Settling:
                 LateResultAcknowledged(last[1], b5.error_code, b5.tac)]
 
     # ------------------------------------------------------------ closing
+
+    def _close_trip_for_cash(self, p: Pass, now: float, detail: str) -> list[Effect]:
+        """The card refused the debit for its balance: cash is due, the undiscounted fee as the
+        policy rounds it; the trip is closed on the card with a 0-fen purchase."""
+        intent = p.intent
+        cash = cash_fee(intent.fee, self._policy)
+        flags = (ReasonCode.INSUFFICIENT_BALANCE,
+                 *(f for f in intent.flags if f != ReasonCode.INSUFFICIENT_BALANCE))
+        p.intent = amend(intent, reason=ReasonCode.INSUFFICIENT_BALANCE, flags=flags,
+                         cash_fee=cash, detail=f"{detail}: the card refused the debit; the trip "
+                         "is closed with 0 fen, the fee due in cash")
+        p.amount, p.closing, p.committed_outcome = 0, True, Outcome.CASH_REQUIRED
+        p.written = replace(p.written, accumulated_fee=0)
+        p.attempts = 0
+        self._to(LaneState.PURCHASING, now + self.config.timeouts.purchase)
+        local = self._local.at(now)
+        return [
+            UpdateIntent(p.intent),
+            SendFrame(Purchase(p.obu_id, p.div_factor, 0, local.time, p.written)),
+            FeeDisplayed(p.intent.transaction_id, p.intent.vehicle_class, p.intent.fee, 0, cash),
+        ]
+
+    def _cash_without_trip(self, p: Pass, now: float, why: str) -> list[Effect]:
+        """The 0-fen purchase closing a short card's trip failed: the cash is due all the same,
+        and the record says why the trip is still open on the card."""
+        final = amend(p.intent, outcome=Outcome.CASH_REQUIRED, amount_debited=0,
+                      detail=f"{p.intent.detail}; the trip is not closed on the card: {why}")
+        self._closed(p, final.transaction_id)
+        return [
+            CloseTransaction(final),
+            SendFrame(Stop(p.obu_id, StopType.FREEZE, int(now))),
+            CashRequired(final.cash_fee, final),
+            KeepBarrierClosed(final.transaction_id, ReasonCode.INSUFFICIENT_BALANCE),
+        ]
 
     def _refetch_again(self, p: Pass, now: float, why: str) -> list[Effect]:
         if p.attempts >= self.config.timeouts.refetch_attempts:
@@ -371,6 +267,8 @@ class Settling:
         if stop:
             effects.append(SendFrame(Stop(p.obu_id, StopType.END, int(now))))
         effects.append(TransactionUnresolved(record))
+        if p.closing:  # only the 0-fen purchase is in doubt: the cash is due all the same
+            effects.append(CashRequired(record.cash_fee, record))
         effects.append(KeepBarrierClosed(record.transaction_id, ReasonCode.RESULT_UNKNOWN))
         return effects
 

@@ -568,6 +568,8 @@ class Judge:
                 f"0 fen: balance {b4.card_rest_money} is short of {price.discounted} fen, "
                 f"{price.cash} fen due in cash", f"C6 {asked} fen"))
             return
+        if any(why == "closing" for _, _, why in p.c6):
+            conn.lane.charges.append((p, price, conn.name))  # the card refused: cash is due
         gap = asked - price.amount
         rules["debit_amount"].check(gap == 0, Evidence(
             conn.name, p.vehicle(), (b4_ref, ref),

@@ -314,7 +314,7 @@ class Card:
         # Everything that can fail is computed before the commit, so the commit is all or nothing.
         tac = purchase_mac(algorithm, self._tac_key, terms.encode_with_serial(serial))
         mac_2 = mac2(algorithm, session_key, pending.amount)
-        balance_after = pending.balance - pending.amount
+        balance_after = purse_after(self.card_type, pending.balance, pending.amount)
         record = self.record_raw if cached is None else cached
         entry = CardTransaction(pending.ctc, pending.amount, TransType.COMPOSITE_PURCHASE,
                                 pending.terminal_number, serial, command.transaction_time, tac,
@@ -389,10 +389,22 @@ class Card:
 
 
 def balance_allows(card_type: int, balance: int, amount: int) -> bool:
-    """Whether INITIALIZE accepts `amount` (our decision: both card types need balance ≥ amount,
-    no overdraft; an A card's large issuer figure makes the check moot for it)."""
-    del card_type  # kept in the signature: the one place to change if A cards get an overdraft
-    return 0 <= amount <= balance <= _MAX_BALANCE
+    """Whether INITIALIZE accepts `amount`: a B card (stored value) needs balance ≥ amount, no
+    overdraft; an A card is credit and accepts any amount (`rules.md` art. 28: its arrears are
+    the issuing centre's), whatever its purse figure."""
+    if not 0 <= amount <= _MAX_BALANCE:
+        return False
+    return card_type == CardType.CREDIT or amount <= balance
+
+
+def purse_after(card_type: int, balance: int, amount: int) -> int:
+    """The purse figure after a debit of `amount`. Our decision for the issuer's convention on
+    A cards (`pc-rsu.md`: the figure is set by the issuer, not money held; `card.md`: debited
+    the same way): the figure goes down by the amount, as a B card's balance does, and stops at
+    0; what goes beyond it is credit the issuing centre collects, never a negative purse."""
+    if card_type == CardType.CREDIT:
+        return max(balance - amount, 0)
+    return balance - amount
 
 
 def card_keys_for(

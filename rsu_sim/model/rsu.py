@@ -89,6 +89,7 @@ TRANSITIONS: dict[tuple[Phase, type], str] = {
     (Phase.B4_SENT, Purchase): "purchase",
     (Phase.B5_SENT, Continue): "close",
     (Phase.B5_SENT, RefetchTac): "prove",
+    (Phase.B5_SENT, Purchase): "purchase_again",
     (Phase.B8_SENT, Continue): "close",
     (Phase.B8_SENT, RefetchTac): "prove",
     **{(phase, Stop): "stop" for phase in Phase if phase is not Phase.IDLE},
@@ -344,6 +345,14 @@ class Rsu:
 
     def _on_purchase(self, c6: Purchase, now: float) -> list[RsuEffect]:
         return self._step(Phase.PURCHASING, self._dsrc.purchase(now, c6), Phase.B5_SENT)
+
+    def _on_purchase_again(self, c6: Purchase, now: float) -> list[RsuEffect]:
+        """A C6 after this pass's B5 (our decision, as a vendor RSU): after a B5 with an error
+        the lane may purchase again (the 0-fen purchase that closes a short card's trip);
+        after a good B5 the pass's purchase is done and the C6 is refused."""
+        if self._last_b5_ok:
+            return [LaneFrameRejected(c6, self.phase, "the purchase of this pass is done")]
+        return self._on_purchase(c6, now)
 
     def _on_prove(self, c8: RefetchTac, now: float) -> list[RsuEffect]:
         return self._step(Phase.PROVING, self._dsrc.prove(now, c8.ep_serial), Phase.B8_SENT)

@@ -62,7 +62,7 @@ from protocols.record_codec import (
     encode_entry_exit,
 )
 from protocols.records import EntryExitRecord, IssuerInfo, VehicleInfo
-from rsu_sim.model.card import ETC_FCI, PURCHASE_KEY_INDEX
+from rsu_sim.model.card import ETC_FCI, PURCHASE_KEY_INDEX, purse_after
 from rsu_sim.model.obu import (
     CARD_READS,
     DEFAULT_KEY_VERSION,
@@ -361,7 +361,7 @@ class DsrcPass:
         t = result.done_at + cfg.psam_apdu_s
         error = B5Error.OK if psam.credit_sam_for_purchase(mac2) else B5Error.MAC2_CHECK_FAILED
         return self._b5(t, c6, error, started, sam.terminal_trans_serial, tac,
-                        started.balance - c6.consume_money)
+                        purse_after(issuer.card_type, started.balance, c6.consume_money))
 
     def _b5(self, at: float, c6: Purchase, error: int, started: object = None,
             psam_serial: int = 0, tac: bytes = bytes(4), balance: int | None = None

@@ -18,6 +18,7 @@ from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.journal import EntryState, JournalEntry
 from lane_engine.times import lane_datetime
 from protocols.frames import TransType
+from rsu_sim.model.card import purse_after
 from rsu_sim.results.files import CardLogEntry, CardState
 
 #: Outcomes whose record says the card committed a purchase.
@@ -168,9 +169,14 @@ class _Reconciler:
 
     def card_checks(self, card: CardState) -> None:
         counts = self.report.counts
-        spent = 0
+        spent, purse = 0, card.initial_balance
         for entry in card.log:
             spent += entry.amount
+            # The purse as the card's convention has it (an A card's figure stops at 0).
+            purse = purse_after(card.card_type, purse, entry.amount)
+            if entry.balance_after != purse:
+                self.problem(f"card {card.card_number} CTC {entry.ctc}: balance after "
+                             f"{entry.balance_after}, the purse says {purse}")
             self.serial_used(card, entry)
             if self.with_records and (card.card_number, entry.ctc) not in self.claimed:
                 self.problem(f"card {card.card_number} CTC {entry.ctc}: committed {entry.amount}"
@@ -183,9 +189,9 @@ class _Reconciler:
             else:
                 self.problem(f"card {card.card_number} CTC {entry.ctc}: TAC {entry.tac} does "
                              f"not verify")
-        if card.initial_balance - spent != card.balance:
-            self.problem(f"card {card.card_number}: initial {card.initial_balance} - logged "
-                         f"{spent} != final balance {card.balance}")
+        if purse != card.balance:
+            self.problem(f"card {card.card_number}: initial {card.initial_balance} less the "
+                         f"{spent} fen logged is {purse}, not the final balance {card.balance}")
         if (card.initial_ctc + len(card.log)) % _CTC_MODULUS != card.ctc:
             self.problem(f"card {card.card_number}: CTC {card.initial_ctc} + {len(card.log)} "
                          f"purchases != final CTC {card.ctc}")

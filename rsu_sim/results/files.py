@@ -23,6 +23,7 @@ from keys.keyset_file import load_key_set, write_key_set
 from lane_engine.errors import LaneError
 from lane_engine.journal import EntryState, Journal, JournalEntry, SqliteJournal
 from lane_engine.times import LANE_TIME_ZONE
+from protocols.records import CardType
 from rsu_sim.errors import OutputError
 from rsu_sim.model.obu import Fleet
 from rsu_sim.model.population import CardPopulation
@@ -207,6 +208,8 @@ class RunFiles:
 def _card(line: str) -> CardState:
     raw = json.loads(line)
     raw["log"] = tuple(CardLogEntry(**entry) for entry in raw["log"])
+    if isinstance(raw["card_type"], str):  # cards.jsonl names it; the audit compares codes
+        raw["card_type"] = int(CardType[raw["card_type"]])
     return CardState(**raw)
 
 

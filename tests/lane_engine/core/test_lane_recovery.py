@@ -17,7 +17,9 @@ from scripted_rsu import (
 )
 
 from lane_engine.core.effects import (
+    CashRequired,
     CloseTransaction,
+    FeeDisplayed,
     KeepBarrierClosed,
     LateResultAcknowledged,
     ObuDetected,
@@ -33,8 +35,9 @@ from lane_engine.core.effects import (
 from lane_engine.core.lane import Lane
 from lane_engine.core.machine import LaneState
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
-from lane_engine.core.policy import Policy, discounted_fee
-from protocols.frames import B5Error, Continue, RefetchTac, Stop, StopType
+from lane_engine.core.policy import Policy, cash_fee, discounted_fee
+from protocols.frames import B5Error, Continue, LaneMode, Purchase, RefetchTac, Stop, StopType
+from protocols.records import EntryExitStatus
 
 DISCOUNTED = discounted_fee(FEE, Policy("policy-3"))
 DIV = b2().issuer_identifier
@@ -221,7 +224,6 @@ def test_a_new_obu_while_purchasing_leaves_the_purchase_unresolved() -> None:
 
 
 @pytest.mark.parametrize(("code", "reason", "stop"), [
-    (B5Error.CARD_INSUFFICIENT_BALANCE, ReasonCode.INSUFFICIENT_BALANCE, StopType.FREEZE),
     (B5Error.CARD_MAC1_INVALID, ReasonCode.CARD_MAC_INVALID, StopType.FREEZE),
     (B5Error.CARD_LOCKED, ReasonCode.CARD_LOCKED, StopType.FREEZE),
     (B5Error.CARD_OTHER_ERROR, ReasonCode.CARD_ERROR, StopType.FREEZE),
@@ -269,3 +271,61 @@ def test_a_verifier_that_raises_is_a_failed_check_not_a_crash() -> None:
     _to_purchase(lane, clock)
     final = lane.receive_frame(b5(DISCOUNTED), clock.advance(0.1), seq=4)[0].record
     assert final.tac_verified is False and ReasonCode.TAC_INVALID in final.flags
+
+
+def _card_says_short(lane: Lane, clock: FakeClock) -> tuple[TransactionRecord, list[object]]:
+    """B4 showed enough, then the card itself refused the debit for its balance (B5 21h)."""
+    intent = _to_purchase(lane, clock)
+    effects = lane.receive_frame(b5(DISCOUNTED, error_code=B5Error.CARD_INSUFFICIENT_BALANCE),
+                                 clock.advance(0.1), seq=4)
+    return intent, effects
+
+
+def test_a_card_short_at_the_debit_owes_the_undiscounted_fee_and_its_trip_is_closed() -> None:
+    clock = FakeClock()
+    lane = ready_lane(clock)
+    intent, effects = _card_says_short(lane, clock)
+    update, send, shown = effects
+    assert isinstance(update, UpdateIntent) and isinstance(send, SendFrame)
+    cash = cash_fee(FEE, Policy("policy-3"))
+    assert update.record.cash_fee == cash == 2_300  # 23.45 yuan, half up
+    assert update.record.reason is ReasonCode.INSUFFICIENT_BALANCE
+    closing = send.frame
+    assert isinstance(closing, Purchase) and closing.consume_money == 0
+    assert closing.station.status == EntryExitStatus.EXITED and closing.station.accumulated_fee == 0
+    assert shown == FeeDisplayed(intent.transaction_id, 1, FEE, 0, cash)
+    assert lane.state is LaneState.PURCHASING
+    done = lane.receive_frame(b5(0, ctc=64), clock.advance(0.1), seq=5)
+    final = done[0].record
+    assert final.outcome is Outcome.CASH_REQUIRED and final.amount_debited == 0
+    assert final.cash_fee == cash and final.tac and final.ctc == 64
+    assert CashRequired(cash, final) in done
+    assert KeepBarrierClosed(final.transaction_id, ReasonCode.INSUFFICIENT_BALANCE) in done
+    assert lane.state is LaneState.READY
+
+
+def test_when_the_trip_cannot_be_closed_the_cash_is_due_and_the_record_says_why() -> None:
+    clock = FakeClock()
+    lane = ready_lane(clock)
+    _card_says_short(lane, clock)
+    done = lane.receive_frame(b5(0, error_code=B5Error.CARD_LOCKED), clock.advance(0.1), seq=5)
+    final = done[0].record
+    assert final.outcome is Outcome.CASH_REQUIRED and final.amount_debited == 0 and not final.tac
+    assert "not closed on the card" in final.detail and "0x23" in final.detail
+    assert CashRequired(final.cash_fee, final) in done and final.cash_fee == 2_300
+    clock = FakeClock()
+    lane = ready_lane(clock)
+    _card_says_short(lane, clock)
+    timed_out = lane.handle_timer(clock.advance(5.0))  # no B5 for the 0-fen purchase
+    record = timed_out[0].record
+    assert record.outcome is Outcome.UNRESOLVED and record.cash_fee == 2_300
+    assert CashRequired(2_300, record) in timed_out
+
+
+def test_an_entry_lane_refused_for_its_balance_is_not_debited() -> None:
+    clock = FakeClock()
+    lane = ready_lane(clock, mode=LaneMode.ENTRY)
+    _to_purchase(lane, clock)
+    effects = lane.receive_frame(b5(0, error_code=B5Error.CARD_INSUFFICIENT_BALANCE),
+                                 clock.advance(0.1), seq=4)
+    assert effects[0].record.outcome is Outcome.NOT_DEBITED

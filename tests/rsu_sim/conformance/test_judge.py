@@ -221,8 +221,11 @@ def test_a_c6_outside_a_purchase_and_the_trip_closing_c6() -> None:
     script.rx(1.21, c6(0, at=T0 + 1.2))  # closing the trip with 0 fen is allowed
     script.tx(1.3, b5())
     script.rx(1.31, Continue(OBU, bytes(8)))
+    card = b4().issuer_info.card_number  # type: ignore[union-attr]
+    script.judge.lane_records([LaneRecord(2, card, T0 + 1.1, "cash_required", 1400)])
     report = script.report()
     assert not report.failed_rules(), report.markdown()
+    assert report.lanes[0].rules["cash_due"].checked == 1
 
 
 def test_an_error_b5_left_unanswered_is_not_closed() -> None:

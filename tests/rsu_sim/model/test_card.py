@@ -246,3 +246,27 @@ def _robust_card() -> Card:
     card.execute(Select())
     return card
 
+
+
+def test_an_a_card_accepts_a_debit_beyond_its_figure_which_stops_at_zero(
+        fleet: Fleet, a_vehicle: VehicleRecord, psam: SoftwarePsam) -> None:
+    card = _selected(fleet.obu(a_vehicle))
+    card.balance = 500  # the issuer's figure, not money held
+    assert _init(card, 1_189)[1] == StatusWord.OK
+    card = _selected(fleet.obu(a_vehicle))
+    assert _purchase(psam, card, 1_189)[1] == StatusWord.OK
+    assert card.balance == 0 and card.log[card.ctc - 1].balance_after == 0
+    assert _purchase(psam, _selected(fleet.obu(a_vehicle)), 300)[1] == StatusWord.OK
+    assert card.balance == 0
+
+
+def test_purse_conventions() -> None:
+    from protocols.records import CardType
+    from rsu_sim.model.card import balance_allows, purse_after
+
+    assert balance_allows(CardType.CREDIT, 0, 5_000) and not balance_allows(
+        CardType.STORED_VALUE, 4_999, 5_000)
+    assert not balance_allows(CardType.CREDIT, 0, -1)
+    assert purse_after(CardType.CREDIT, 1_000, 1_189) == 0
+    assert purse_after(CardType.STORED_VALUE, 1_189, 1_189) == 0
+    assert purse_after(CardType.CREDIT, 10_000_000, 1_189) == 9_998_811

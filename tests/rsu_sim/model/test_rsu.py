@@ -419,3 +419,23 @@ def test_every_vehicle_ends_exactly_once_whatever_the_lane_does(
     ends = _ends_by_vehicle(lane)
     assert {obu_id: len(ends.get(obu_id, [])) for obu_id in arrived} == dict.fromkeys(arrived, 1)
     assert set(ends) == set(arrived)
+
+
+def test_after_the_cards_refusal_a_zero_fen_purchase_closes_the_trip(
+        make_rsu: Callable[[], Rsu], b_obu: Obu) -> None:
+    lane = _started(make_rsu)
+    card = b_obu.card
+    assert card is not None
+    balance, ctc = card.balance, card.ctc
+    _arrive(lane, b_obu, dwell=2.0)
+    b5 = _purchase(lane, b_obu, amount=balance + 1)
+    assert b5.error_code == B5Error.CARD_INSUFFICIENT_BALANCE
+    b4 = next(f.frame for f in _frames(lane) if isinstance(f.frame, VehicleAndCard))
+    assert b4.vehicle_info is not None
+    lane.send(Purchase(b_obu.obu_id, DIV, 0, PURCHASE_TIME, exit_record(b4.vehicle_info.plate)))
+    closed = lane.next_frame().frame
+    assert isinstance(closed, TransactionResult) and closed.error_code == B5Error.OK
+    assert (card.balance, card.ctc) == (balance, ctc + 1) and card.log[ctc].amount == 0
+    (again,) = lane.send(Purchase(b_obu.obu_id, DIV, 0, PURCHASE_TIME,
+                                  exit_record(b4.vehicle_info.plate)))
+    assert isinstance(again, LaneFrameRejected) and "done" in again.detail

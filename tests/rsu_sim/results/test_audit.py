@@ -184,3 +184,21 @@ def test_lane_records_as_json_lines(run: RunFiles, tmp_path: Path) -> None:
     path.write_text(lines[0] + "\n{\"transaction_id\": 3}\n", encoding="utf-8")
     with pytest.raises(OutputError, match="line 2"):
         load_records(path)
+
+
+def test_an_a_cards_figure_stopping_at_zero_adds_up(run: RunFiles) -> None:
+    from protocols.records import CardType
+
+    cards = list(run.cards)
+    index = next(i for i, c in enumerate(cards) if c.card_type == CardType.CREDIT and c.log)
+    card = cards[index]
+    first = card.log[0]
+    small = first.amount // 2  # a figure below the first debit: it stops at 0
+    log = tuple(replace(e, balance_after=0) for e in card.log)
+    cards[index] = replace(card, initial_balance=small, balance=0, log=log)
+    report = audit(list(run.journal), cards, run.key_set)
+    assert not any(card.card_number in p and "purse" in p for p in report.problems), \
+        report.problems
+    cards[index] = replace(card, initial_balance=small, balance=0)
+    report = audit(list(run.journal), cards, run.key_set)
+    assert any(card.card_number in p and "the purse says 0" in p for p in report.problems)
