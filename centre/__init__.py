@@ -8,3 +8,11 @@ reader port, the load exchange, personalisation), `service` (outlet operations),
 (status lists: files and MQTT), `cli` (`etc-centre`). The centre never imports `rsu_sim`, and
 no lane module imports the centre.
 """
+
+from importlib import metadata as _metadata
+
+try:
+    #: The version of the etc-lane-engine distribution this package belongs to.
+    __version__ = _metadata.version("etc-lane-engine")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

@@ -41,3 +41,7 @@ class ClearingInputError(CentreError):
 
 class ClearingError(CentreError):
     """Clearing cannot go on (broker refused us, no keys for the centre, a file unreadable)."""
+
+
+class BrokerError(CentreError):
+    """The MQTT broker cannot be reached, refused us, or the session ended."""

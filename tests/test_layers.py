@@ -14,7 +14,8 @@ IO_MODULES = {
 }
 SANS_IO = ("protocols", "lane_engine/core", "rsu_sim/model", "rsu_sim/conformance",
            "centre/ledger", "centre/clearing/values.py", "centre/clearing/arrivals.py",
-           "centre/clearing/evidence.py", "centre/clearing/tariff.py", "centre/clearing/rules.py")
+           "centre/clearing/evidence.py", "centre/clearing/tariff.py", "centre/clearing/rules.py",
+           "centre/reconcile/values.py", "centre/reconcile/checks.py")
 
 
 def _imports(path: Path) -> set[str]:
@@ -171,8 +172,11 @@ ROOMS: dict[str, dict[str, set[str]]] = {
     },
     "centre": {
         "ledger": set(),
-        "store": {"ledger", "clearing.values"},
-        "clearing": {"ledger", "store"},
+        "store": {"ledger", "clearing.values", "reconcile.values"},
+        "link": set(),
+        "clearing": {"ledger", "store", "link"},
+        "reconcile": {"ledger", "store", "clearing"},
+        "cli": {"ledger", "store", "link", "clearing", "reconcile"},
     },
 }
 

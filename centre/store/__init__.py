@@ -12,6 +12,7 @@ the same schema, migrations and queries on both. May use `ledger` (and the value
         tx.money      refunds, cleared debits, bills      (centre.store.money)
         tx.lists      status lists, versions, arrivals    (centre.store.lists)
         tx.clearing   lane records, findings, rejects     (centre.store.clearing)
+        tx.daybook    a day's sums and last balances      (centre.store.daybook)
 
 Each module's docstring lists its calls. Errors are `centre.errors.StoreError`; a broken
 uniqueness rule (second active card of a vehicle, request id or cleared debit repeated) is its

@@ -10,6 +10,7 @@ from centre.errors import StoreError
 from centre.store.book import Book
 from centre.store.clearing import Clearing
 from centre.store.database import Database, Dialect, Transaction, open_database
+from centre.store.daybook import Daybook
 from centre.store.devices import Devices
 from centre.store.journal import Journal
 from centre.store.lists import Lists
@@ -38,6 +39,7 @@ class StoreTransaction:
         self.money = Money(tx)
         self.lists = Lists(tx)
         self.clearing = Clearing(tx)
+        self.daybook = Daybook(tx)
 
 
 class Store:

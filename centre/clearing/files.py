@@ -1,0 +1,47 @@
+"""Lane journals exported as JSON Lines (`lane-engine journal export --format jsonl`, or a file
+of MQTT transaction messages), cleared as an offline lane's upload: read a batch of lines at a
+time, each batch one store transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from centre.clearing.arrivals import from_journal_line
+from centre.clearing.clearer import BatchReport, Clearer, Inbound, Unreadable
+from centre.clearing.values import Source
+from centre.errors import ClearingError, ClearingInputError
+
+#: Lines per store transaction.
+FILE_BATCH = 1000
+
+
+def journal_lines(path: Path) -> Iterator[Inbound]:
+    """Every line of an exported journal with something to clear, as clearing takes it."""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                origin = f"{path.name}:{number}"
+                try:
+                    arrival = from_journal_line(line, origin)
+                except ClearingInputError as exc:
+                    yield Unreadable(Source.JOURNAL, origin, str(exc), line.rstrip("\n"))
+                    continue
+                if arrival is not None:
+                    yield arrival
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ClearingError(f"{path}: cannot read ({exc})") from exc
+
+
+def clear_journal_file(clearer: Clearer, path: Path, batch: int = FILE_BATCH) -> BatchReport:
+    """Clear every record of the file; what was taken, and the findings."""
+    report = BatchReport()
+    pending: list[Inbound] = []
+    for item in journal_lines(path):
+        pending.append(item)
+        if len(pending) >= batch:
+            report.merge(clearer.clear(pending))
+            pending = []
+    if pending:
+        report.merge(clearer.clear(pending))
+    return report

@@ -1,0 +1,54 @@
+"""`etc-centre`: the provincial centre's command line.
+
+Every command takes `--json` (a JSON object on stdout instead of text); errors are one line on
+stderr; exit status 0 done (a reconciliation: clean), 1 a runtime or data error (a
+reconciliation: differences found), 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from types import ModuleType
+
+from centre import __version__
+from centre.cli import clear, reconcile
+from centre.errors import CentreError
+from keys.errors import KeysError
+from lane_engine.cli.args import Parser, run_command
+from lane_engine.errors import LaneError
+
+#: The command groups, each a module with `NAME`, `add_parser(commands)` and `run(args)`.
+COMMANDS: tuple[ModuleType, ...] = (clear, reconcile)
+
+EPILOG = """\
+examples:
+  etc-centre clear --broker 127.0.0.1:1883 --keys var/keys.toml --fees var/fees.etcfee \\
+      --policy examples/policy.toml
+  etc-centre clear --journal lane-3701-120.jsonl --keys var/keys.toml --fees var/fees.etcfee \\
+      --policy examples/policy.toml
+  etc-centre reconcile --day 2026-11-27 --out var/reconcile
+"""
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    parser = Parser(prog=prog, description="The provincial centre: clearing and reconciliation "
+                    "of the lanes' transactions.", epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in COMMANDS:
+        group.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "etc-centre") -> int:
+    """Run the command; return the exit status."""
+
+    def command() -> int:
+        args = build_parser(prog).parse_args(argv)
+        for group in COMMANDS:
+            if args.command == group.NAME:
+                return int(group.run(args))
+        raise AssertionError(f"no command {args.command}")
+
+    return run_command(prog, command, failures=(CentreError, LaneError, KeysError))

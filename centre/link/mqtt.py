@@ -1,0 +1,153 @@
+"""The centre's MQTT sessions (the only module of `centre` that imports aiomqtt).
+
+`SharedSubscription` is how clearing listens: an MQTT 5 shared subscription
+(`$share/<group>/<filter>`), so that several clearing processes split one broker's messages,
+on a persistent session (clean start off, a session expiry), with **manual acknowledgement**:
+a message is acknowledged (PUBACK) only when the caller says so, after the records it carries
+are durable. aiomqtt 2.x does not offer manual acknowledgement itself (its issue #345 is open);
+the paho client underneath it does (`manual_ack_set`, `ack`, paho-mqtt ≥ 2.0), and this module
+is the one place that reaches it, refusing to start when it is missing.
+
+What that buys: a process that dies holding unacknowledged messages loses none of them. The
+broker keeps them in the process's session and sends them again when a process comes back under
+the same client id (mosquitto keeps a dead member's queue of a shared subscription for its
+session; it does not hand it to the other members), and the store's idempotency keys make every
+one that had already been committed a no-op. While a member is away, the broker keeps queueing
+its share of new messages for it (set the broker's `max_queued_messages` accordingly).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from centre.errors import BrokerError
+
+#: Our decision: a clearing session lives a day after its process is gone, long enough for a
+#: restart (or a person) to bring it back; the broker drops it after that.
+DEFAULT_SESSION_EXPIRY_S = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    """Where the broker is and who we are to it."""
+
+    host: str
+    port: int = 1883
+    client_id: str = "etc-centre-clearing"
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None  # TLS when given
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = 30
+    session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message as delivered: acknowledge it with `SharedSubscription.ack` once handled."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+
+
+def _tls(settings: BrokerSettings) -> ssl.SSLContext | None:
+    if settings.ca_file is None:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=str(settings.ca_file))
+        if settings.cert_file is not None:
+            context.load_cert_chain(str(settings.cert_file),
+                                    None if settings.key_file is None else str(settings.key_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise BrokerError(f"TLS files cannot be loaded: {exc}") from exc
+    return context
+
+
+class SharedSubscription:
+    """Messages of a shared subscription, taken in batches and acknowledged by the caller."""
+
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self._client = client
+        self._messages = client.messages.__aiter__()
+
+    async def next(self) -> Delivery:
+        """The next message (BrokerError when the session is lost)."""
+        try:
+            message = await self._messages.__anext__()
+        except aiomqtt.MqttError as exc:
+            raise BrokerError(f"the session ended: {exc}") from exc
+        except StopAsyncIteration as exc:
+            raise BrokerError("the session ended") from exc
+        payload = message.payload
+        if isinstance(payload, str):
+            payload = payload.encode()
+        elif not isinstance(payload, bytes | bytearray):
+            payload = b"" if payload is None else str(payload).encode()
+        return Delivery(str(message.topic), bytes(payload), message.mid, message.qos)
+
+    def queued(self) -> int:
+        """Messages received and not yet taken."""
+        return int(self._client._queue.qsize())  # aiomqtt's own queue of delivered messages
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        """Acknowledge messages (PUBACK): the broker forgets them."""
+        paho = self._client._client
+        for delivery in deliveries:
+            if delivery.qos > 0:
+                paho.ack(delivery.mid, delivery.qos)
+
+
+@asynccontextmanager
+async def shared_subscription(settings: BrokerSettings, group: str, filters: Sequence[str]
+                              ) -> AsyncIterator[SharedSubscription]:
+    """A persistent MQTT 5 session subscribed to `$share/<group>/<filter>` for each filter at
+    QoS 1, delivering without acknowledging (see the module docstring)."""
+    properties = Properties(PacketTypes.CONNECT)
+    properties.SessionExpiryInterval = settings.session_expiry_s
+    client = aiomqtt.Client(
+        settings.host, settings.port, identifier=settings.client_id,
+        protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=properties,
+        username=settings.username, password=settings.password, tls_context=_tls(settings),
+        keepalive=settings.keepalive_s)
+    paho = client._client  # the paho client aiomqtt drives: the one that can hold back PUBACKs
+    if not hasattr(paho, "manual_ack_set") or not hasattr(paho, "ack"):
+        raise BrokerError("this paho-mqtt cannot acknowledge by hand (needs paho-mqtt >= 2.0): "
+                          "refusing to clear without acknowledging after durability")
+    paho.manual_ack_set(True)
+    try:
+        async with client:
+            await client.subscribe([(f"$share/{group}/{topic}", 1) for topic in filters])
+            yield SharedSubscription(client)
+    except aiomqtt.MqttError as exc:
+        raise BrokerError(f"{settings.address}: {exc}") from exc
+
+
+async def publish(settings: BrokerSettings, messages: Sequence[tuple[str, bytes]],
+                  client_id: str | None = None) -> None:
+    """Publish `(topic, payload)` messages at QoS 1, each acknowledged by the broker."""
+    client = aiomqtt.Client(
+        settings.host, settings.port, identifier=client_id,
+        username=settings.username, password=settings.password, tls_context=_tls(settings),
+        keepalive=settings.keepalive_s)
+    client.pending_calls_threshold = len(messages) + 10
+    try:
+        async with client:
+            for topic, payload in messages:
+                await client.publish(topic, payload, qos=1)
+    except aiomqtt.MqttError as exc:
+        raise BrokerError(f"{settings.address}: {exc}") from exc
