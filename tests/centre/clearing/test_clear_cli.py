@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from centre.cli.main import main
 from centre.clearing.values import ClearingState
+from centre.cli.main import main
 from centre.values import CardKind
 from keys.keyset_file import write_key_set
 from lane_engine.fees.table_file import write_fee_table
