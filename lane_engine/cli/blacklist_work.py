@@ -62,7 +62,7 @@ def _show(blacklist: Blacklist, card: str | None) -> None:
     print(f"version  {blacklist.version}")
     print(f"cards    {len(blacklist)}")
     for reason in Reason:
-        print(f"  {reason.name:<10} {int(counts[reason]):>10}")
+        print(f"  {reason.name:<14} {int(counts[reason]):>10}")
     if card is not None:
         found = blacklist.reason_for(card)
         print(f"card {card}: " + ("not listed" if found is None else f"listed, {found.name}"))

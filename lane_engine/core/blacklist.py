@@ -38,6 +38,12 @@ class Reason(IntEnum):
     OVERDRAWN = 0x04
     #: card or OBU known to be forged or tampered with
     FORGED = 0x05
+    #: suspended by the issuer without the card (无卡挂起)
+    SUSPENDED = 0x06
+    #: on the list of a partner institution (a co-branded card's bank)
+    PARTNER_LISTED = 0x07
+    #: the card's or OBU's vehicle class no longer matches the vehicle as registered
+    CLASS_MISMATCH = 0x08
     #: listed by the issuer for a reason it does not give
     OTHER = 0x0F
 

@@ -51,7 +51,7 @@ def test_show_counts_reasons_and_finds_a_listed_card(
     assert "version  7" in lines and "cards    3" in lines
     counts = {line.split()[0]: int(line.split()[1]) for line in lines if line.startswith("  ")}
     assert counts == {"LOST": 2, "CANCELLED": 0, "ARREARS": 0, "OVERDRAWN": 0, "FORGED": 1,
-                      "OTHER": 0}
+                      "SUSPENDED": 0, "PARTNER_LISTED": 0, "CLASS_MISMATCH": 0, "OTHER": 0}
     assert lines[-1] == f"card {FORGED}: listed, FORGED"
 
 
