@@ -45,3 +45,11 @@ class ClearingError(CentreError):
 
 class BrokerError(CentreError):
     """The MQTT broker cannot be reached, refused us, or the session ended."""
+
+
+class CardRefusedError(DeviceError):
+    """The card answered a command with a status word other than 9000: it did not do it."""
+
+    def __init__(self, message: str, status_word: int) -> None:
+        super().__init__(message)
+        self.status_word = status_word

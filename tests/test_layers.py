@@ -176,6 +176,9 @@ ROOMS: dict[str, dict[str, set[str]]] = {
         "link": set(),
         "clearing": {"ledger", "store", "link"},
         "reconcile": {"ledger", "store", "clearing"},
+        "devices": set(),
+        "lists": {"ledger", "store", "link"},
+        "service": {"ledger", "store", "devices", "lists.categories"},
         "cli": {"ledger", "store", "link", "clearing", "reconcile"},
     },
 }

@@ -46,11 +46,15 @@ class Settlement(Enum):
 
 @dataclass(frozen=True, slots=True)
 class NewLoad:
-    """What is journaled before the card is asked to commit."""
+    """What is journaled before the card is asked to commit (with what the request's journal
+    entry needs, so a torn load settled later is journaled as its request)."""
 
     request_id: str
+    operation: str  # the service operation (top_up, refund_pay)
+    fingerprint: str  # of the request's question
     card_number: str
     outlet_id: str
+    operator: str
     terminal_number: bytes  # 6
     amount: int
     balance_before: int
@@ -72,17 +76,17 @@ class LoadRecord:
     settled_how: Settlement | None
 
 
-_COLUMNS = ("load_id, attempt, request_id, card_number, outlet_id, terminal_number, amount,"
-            " balance_before, online_serial, transaction_time, funding, opened_at, status, tac,"
-            " entry_id, settled_at, settled_how")
+_COLUMNS = ("load_id, attempt, request_id, operation, fingerprint, card_number, outlet_id,"
+            " operator, terminal_number, amount, balance_before, online_serial, transaction_time,"
+            " funding, opened_at, status, tac, entry_id, settled_at, settled_how")
 
 
 def _load(row: Row) -> LoadRecord:
-    new = NewLoad(row[2], row[3], row[4], bytes.fromhex(row[5]), row[6], row[7], row[8],
-                  from_db_time(row[9]), row[10], from_db_time(row[11]))
-    return LoadRecord(row[0], row[1], new, LoadStatus(row[12]),
-                      None if row[13] is None else bytes.fromhex(row[13]), row[14],
-                      optional_time(row[15]), None if row[16] is None else Settlement(row[16]))
+    new = NewLoad(row[2], row[3], row[4], row[5], row[6], row[7], bytes.fromhex(row[8]), row[9],
+                  row[10], row[11], from_db_time(row[12]), row[13], from_db_time(row[14]))
+    return LoadRecord(row[0], row[1], new, LoadStatus(row[15]),
+                      None if row[16] is None else bytes.fromhex(row[16]), row[17],
+                      optional_time(row[18]), None if row[19] is None else Settlement(row[19]))
 
 
 class Loads:
@@ -95,10 +99,12 @@ class Loads:
         attempt = int(self._tx.value("SELECT COALESCE(MAX(attempt), 0) + 1 FROM loads"
                                      " WHERE request_id = ?", (new.request_id,)))
         return int(self._tx.value(
-            "INSERT INTO loads (request_id, attempt, card_number, outlet_id, terminal_number,"
-            " amount, balance_before, online_serial, transaction_time, funding, opened_at,"
-            " status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING load_id",
-            (new.request_id, attempt, new.card_number, new.outlet_id, new.terminal_number.hex(),
+            "INSERT INTO loads (request_id, attempt, operation, fingerprint, card_number,"
+            " outlet_id, operator, terminal_number, amount, balance_before, online_serial,"
+            " transaction_time, funding, opened_at, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING load_id",
+            (new.request_id, attempt, new.operation, new.fingerprint, new.card_number,
+             new.outlet_id, new.operator, new.terminal_number.hex(),
              new.amount, new.balance_before, new.online_serial, to_db_time(new.transaction_time),
              new.funding, to_db_time(new.opened_at), LoadStatus.PENDING.value)))
 
