@@ -231,9 +231,9 @@ def load(centre: Centre, request: Request, operation: str, question: dict[str, A
     problem = top_up_problem(amount, initialized.balance, centre.settings.purse_limit)
     if problem is not None:
         return Refused(RefusalReason.OVER_PURSE_LIMIT, problem)
-    new = NewLoad(request.request_id, operation, digest, card_number, request.outlet,
-                  request.operator, outlet.terminal_number, amount, initialized.balance,
-                  initialized.online_serial, request.at, str(funding), request.at)
+    new = NewLoad(request.request_id, card_number, request.outlet, outlet.terminal_number,
+                  amount, initialized.balance, initialized.online_serial, request.at,
+                  str(funding), request.at, operation, digest, request.operator)
     with centre.store.transaction() as tx:
         load_id = tx.loads.open(new)
         pending = tx.loads.load(load_id)

@@ -50,11 +50,8 @@ class NewLoad:
     entry needs, so a torn load settled later is journaled as its request)."""
 
     request_id: str
-    operation: str  # the service operation (top_up, refund_pay)
-    fingerprint: str  # of the request's question
     card_number: str
     outlet_id: str
-    operator: str
     terminal_number: bytes  # 6
     amount: int
     balance_before: int
@@ -62,6 +59,9 @@ class NewLoad:
     transaction_time: dt.datetime  # the date and time sent in CREDIT FOR LOAD
     funding: str  # "cash:<method>", or "refund:<card>" / "replacement:<card>" for moved balances
     opened_at: dt.datetime
+    operation: str = "top_up"  # the service operation (top_up, refund_pay)
+    fingerprint: str = ""  # of the request's question
+    operator: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +82,8 @@ _COLUMNS = ("load_id, attempt, request_id, operation, fingerprint, card_number, 
 
 
 def _load(row: Row) -> LoadRecord:
-    new = NewLoad(row[2], row[3], row[4], row[5], row[6], row[7], bytes.fromhex(row[8]), row[9],
-                  row[10], row[11], from_db_time(row[12]), row[13], from_db_time(row[14]))
+    new = NewLoad(row[2], row[5], row[6], bytes.fromhex(row[8]), row[9], row[10], row[11],
+                  from_db_time(row[12]), row[13], from_db_time(row[14]), row[3], row[4], row[7])
     return LoadRecord(row[0], row[1], new, LoadStatus(row[15]),
                       None if row[16] is None else bytes.fromhex(row[16]), row[17],
                       optional_time(row[18]), None if row[19] is None else Settlement(row[19]))

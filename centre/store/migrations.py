@@ -140,11 +140,8 @@ _V1 = (
         load_id {id},
         request_id TEXT NOT NULL,
         attempt {int} NOT NULL,
-        operation TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
         card_number TEXT NOT NULL REFERENCES cards (card_number),
         outlet_id TEXT NOT NULL REFERENCES outlets (outlet_id),
-        operator TEXT NOT NULL,
         terminal_number TEXT NOT NULL,
         amount {int} NOT NULL,
         balance_before {int} NOT NULL,
@@ -296,9 +293,18 @@ _V2 = (
         payload TEXT NOT NULL)""",
 )
 
+_V3 = (
+    # A load remembers its request's operation, question and operator, so that a torn load
+    # settled from the card's log at a later contact is journaled as the request it was.
+    "ALTER TABLE loads ADD COLUMN operation TEXT NOT NULL DEFAULT 'top_up'",
+    "ALTER TABLE loads ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE loads ADD COLUMN operator TEXT NOT NULL DEFAULT ''",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "customers, cards, OBUs, ledger, loads, refunds, bills, status lists", _V1),
     Migration(2, "clearing: lane records, findings, rejected messages", _V2),
+    Migration(3, "loads: the request's operation, question and operator", _V3),
 )
 LATEST = MIGRATIONS[-1].version
 

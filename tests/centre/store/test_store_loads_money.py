@@ -15,8 +15,8 @@ from tests.centre.store.helpers import CARD, OUTLET, T0, b_card, opened, with_ve
 
 
 def _load(request_id: str) -> NewLoad:
-    return NewLoad(request_id, "top_up", "f00d", CARD, OUTLET.outlet_id, "op7",
-                   OUTLET.terminal_number, 5_000, 0, 0, T0, "cash:wechat", T0)
+    return NewLoad(request_id, CARD, OUTLET.outlet_id, OUTLET.terminal_number, 5_000, 0, 0, T0,
+                   "cash:wechat", T0, "top_up", "f00d", "op7")
 
 
 def test_one_load_per_card_is_pending_and_it_is_settled_once(store_url: str) -> None:

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from centre.errors import StoreError
+from centre.store import migrations
 from centre.store.database import open_database
+from centre.store.loads import NewLoad
 from centre.store.migrations import LATEST, migrate
 from centre.store.store import Store
-from tests.centre.store.helpers import OUTLET, T0, opened
+from tests.centre.store.helpers import CARD, OUTLET, T0, b_card, opened, with_vehicle
 
 
 def test_a_new_database_gets_every_migration_and_an_open_one_none(store_url: str) -> None:
@@ -81,3 +83,28 @@ def test_a_failing_block_writes_nothing(store_url: str) -> None:
             raise RuntimeError("operator pressed cancel")
         with store.transaction() as tx:
             assert tx.registry.outlets() == []
+
+
+def test_an_older_database_is_migrated_with_its_rows_kept(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+    monkeypatch.setattr(migrations, "LATEST", 2)
+    with opened(store_url) as store:
+        customer, vehicle = with_vehicle(store)
+        with store.transaction() as tx:
+            tx.devices.add_card(b_card(CARD, customer, vehicle))
+            tx.sql.execute(
+                "INSERT INTO loads (request_id, attempt, card_number, outlet_id, terminal_number,"
+                " amount, balance_before, online_serial, transaction_time, funding, opened_at,"
+                " status) VALUES ('r-1', 1, ?, ?, '370101000001', 500, 0, 0, 'x', 'cash:cash',"
+                " 'x', 'credited')", (CARD, OUTLET.outlet_id))
+    monkeypatch.undo()
+    database = open_database(store_url)
+    try:
+        assert migrate(database, T0) == [3]
+    finally:
+        database.close()
+    with opened(store_url) as store, store.transaction() as tx:
+        row = tx.sql.one("SELECT operation, fingerprint, operator FROM loads")
+        assert row == ("top_up", "", "")
+        assert NewLoad.__dataclass_fields__["operation"].default == "top_up"
