@@ -140,11 +140,15 @@ class LaneRunner:
             if self._executor.frame_events:
                 self._executor.emit(FrameReceived(item.frame, item.seq), at=read_at)
             effects = lane.receive_frame(item.frame, self._clock.time(), item.seq)
-            sent = await self._executor.execute(effects, link)
+            sent, resume = self._executor.start(effects, link)
+            if resume is not None:  # a C6 after its intent: wait for the intent's group commit
+                sent = await self._executor.finish(effects, link, sent, resume)
             if sent == 0 and link.envelope is EnvelopeKind.BCC:
                 link.answer_empty()  # the legacy PC answers every RSU frame
-            await link.flush()
+            if link.must_flush:
+                await link.flush()
 
     async def _execute(self, effects: list[Effect], link: RsuLink) -> None:
         await self._executor.execute(effects, link)
-        await link.flush()
+        if link.must_flush:
+            await link.flush()

@@ -6,7 +6,7 @@ leaves only once the intent is committed (the C6 never precedes its durable inte
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from lane_engine.aio.bus import EventBus, FrameSent, LaneEvent
@@ -69,17 +69,42 @@ class EffectExecutor:
         self.frames_sent = 0
         self.frames_dropped = 0
 
-    async def execute(self, effects: Iterable[Effect], sink: FrameSink | None) -> int:
+    async def execute(self, effects: Sequence[Effect], sink: FrameSink | None) -> int:
         """Execute `effects` in order; frames go to `sink` (dropped when None, i.e. the RSU is
         gone). Returns the number of frames sent."""
+        sent, resume = self.start(effects, sink)
+        if resume is None:
+            return sent
+        return await self.finish(effects, sink, sent, resume)
+
+    def start(self, effects: Sequence[Effect], sink: FrameSink | None
+              ) -> tuple[int, int | None]:
+        """Execute `effects` up to the first frame that must wait for an intent to be durable:
+        (frames sent, the index to go on from with `finish`, or None when all are done). Most
+        frames need no wait, and then no coroutine is made for them."""
+        return self._run(effects, sink, 0)
+
+    async def finish(self, effects: Sequence[Effect], sink: FrameSink | None, sent: int,
+                     resume: int | None) -> int:
+        """Wait for the intents and execute the rest of `effects` from `resume` (see `start`);
+        returns every frame sent."""
+        while resume is not None:
+            await self._committer.durable()
+            more, resume = self._run(effects, sink, resume)
+            sent += more
+        return sent
+
+    def _run(self, effects: Sequence[Effect], sink: FrameSink | None, first: int
+             ) -> tuple[int, int | None]:
         sent = 0
         intent_waiting = False
-        for effect in effects:
+        for index in range(first, len(effects)):
+            effect = effects[index]
             kind = type(effect)
             if kind is SendFrame:
                 if intent_waiting:
-                    await self._committer.durable()
-                    intent_waiting = False
+                    self.frames_sent += sent
+                    return sent, index
                 if sink is None:
                     self.frames_dropped += 1
                     continue
@@ -97,7 +122,7 @@ class EffectExecutor:
                 continue
             self.emit(effect)
         self.frames_sent += sent
-        return sent
+        return sent, None
 
     def emit(self, event: object, at: float | None = None) -> None:
         """Publish `event` on the bus as this lane's, stamped `at` (default: the clock, now)."""

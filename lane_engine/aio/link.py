@@ -71,6 +71,11 @@ class RsuLink:
             raw = encode_bcc(rsctl, data)
         self._wire.write(raw)
 
+    @property
+    def must_flush(self) -> bool:
+        """Whether `flush` has anything to wait for (else the caller need not await it)."""
+        return self._wire.must_drain
+
     async def flush(self) -> None:
         """Wait until the socket buffer has room again (raises OSError when the RSU is gone)."""
         await self._wire.drain()

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import asyncio
 
+#: How much earlier than asked a kept wake-up timer may fire (our decision: 1 ms; an early wake
+#: costs one more turn of the lane's loop, a new timer for every read costs more).
+TIMER_SLACK_S = 0.001
+
 
 class Wire(asyncio.Protocol):
     """Bytes from the RSU, write flow control, and the lane's single waiter."""
@@ -24,6 +28,10 @@ class Wire(asyncio.Protocol):
         self._paused = False
         self._drained: asyncio.Future[None] | None = None
         self._closed = self._loop.create_future()
+        #: The wake-up timer of `wait`, kept from one wait to the next while its time holds
+        #: (a lane waits for the same deadline across many reads), and when it is due.
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = 0.0
 
     # ------------------------------------------------------------ asyncio.Protocol
 
@@ -78,21 +86,40 @@ class Wire(asyncio.Protocol):
             waiter.set_result(None)
 
     async def wait(self, timeout: float | None) -> None:
-        """Until `wake` or `timeout` seconds (None: no limit), whichever comes first."""
-        waiter = self._loop.create_future()
+        """Until `wake` or `timeout` seconds (None: no limit), whichever comes first (or a little
+        earlier: a timer armed for a deadline up to `TIMER_SLACK_S` before this one is kept, and
+        the caller finds nothing due and waits again)."""
+        loop = self._loop
+        if timeout is not None:
+            due = loop.time() + timeout
+            timer = self._timer
+            if timer is None or not due - TIMER_SLACK_S <= self._timer_due <= due:
+                if timer is not None:
+                    timer.cancel()
+                self._timer = loop.call_at(due, self._timer_fired)
+                self._timer_due = due
+        waiter = loop.create_future()
         self._waiter = waiter
-        timer = None if timeout is None else self._loop.call_later(timeout, self.wake)
         try:
             await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self.wake()
 
     def write(self, data: bytes) -> None:
         """One write on the connection (dropped silently once it is lost: `drain` tells)."""
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(data)
+
+    @property
+    def must_drain(self) -> bool:
+        """Whether `drain` has anything to do (the buffer is full or the connection is gone);
+        the lane skips the `await` otherwise."""
+        return (self._paused or self._closed.done()
+                or (self._transport is not None and self._transport.is_closing()))
 
     async def drain(self) -> None:
         """Wait until the socket buffer has room again (raises OSError when the RSU is gone)."""
@@ -107,6 +134,9 @@ class Wire(asyncio.Protocol):
 
     async def close(self) -> None:
         """Close the connection and wait until it is closed."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._transport is not None:
             self._transport.close()
         await self._closed
