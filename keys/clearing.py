@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass
 
 from keys.card_keys import CardKeys
 from keys.ciphers import Algorithm
-from keys.derivation import issuer_factor
+from keys.derivation import issuer_factor, tac_key
+from keys.errors import CryptoInputError
 from keys.keyset import KeySet
-from keys.purchase import PurchaseTerms, verify_tac
+from keys.purchase import PurchaseTerms, purchase_mac, verify_tac
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,24 @@ class TacVerifier:
 
     def __init__(self, key_set: KeySet) -> None:
         self._card_keys = CardKeys(key_set)
+
+    def tac_matches(self, network: str, key_version: int, algorithm: Algorithm,
+                    issuer_code: bytes, card_serial: bytes, amount: int, trans_type: int,
+                    terminal_number: bytes, terminal_trans_serial: int, time_bcd: bytes,
+                    tac: bytes) -> bool:
+        """`is_genuine` from the fields as a lane record holds them, the transaction time as
+        its 7 BCD bytes (yyyyMMddHHmmss): no value objects on the way (a lane checks one TAC
+        for every debit)."""
+        dtk = self._card_keys.dtk(network, key_version, algorithm, issuer_factor(issuer_code),
+                                  card_serial)
+        try:
+            data = (amount.to_bytes(4) + trans_type.to_bytes(1) + terminal_number
+                    + terminal_trans_serial.to_bytes(4) + time_bcd)
+        except OverflowError as exc:
+            raise CryptoInputError(f"purchase field out of range: {exc}") from exc
+        if len(terminal_number) != 6 or len(time_bcd) != 7:
+            raise CryptoInputError("terminal number wants 6 bytes, the time 7 BCD bytes")
+        return hmac.compare_digest(purchase_mac(algorithm, tac_key(algorithm, dtk), data), tac)
 
     def is_genuine(self, transaction: ReportedTransaction) -> bool:
         """True when the TAC is the one the card would have computed (constant-time check)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keys.ciphers import Algorithm
-from keys.clearing import ReportedTransaction, TacVerifier
+from keys.clearing import TacVerifier
 from keys.errors import KeysError
 from keys.keyset_file import load_key_set
 from lane_engine.config import AuditSettings, PlazaConfig
@@ -20,10 +20,11 @@ from lane_engine.fees.table_file import load_fee_slice
 from lane_engine.files.blacklist import load_binary, load_text
 from lane_engine.files.formats import TEXT_BLACKLIST_SUFFIXES
 from lane_engine.files.policy import load_policy
-from lane_engine.times import lane_datetime
+from lane_engine.times import iso_time, lane_datetime
 
 #: Transaction type the lane's purchases use (composite purchase), part of the TAC input.
 COMPOSITE_PURCHASE = 0x09
+_LANE_OFFSET = iso_time(0)[-6:]  # "+08:00"
 
 
 class NoFees:
@@ -67,6 +68,16 @@ def load_lane_data(config: PlazaConfig) -> LaneData:
     return LaneData(load_policy(config.policy), fees, blacklist, verifier)
 
 
+def _card_time(text: str) -> bytes:
+    """A record time as the 7 BCD bytes the card signed: its lane local date and time (a record
+    time is ISO 8601 with the lane's offset; any other offset is converted)."""
+    if len(text) == 25 and text.endswith(_LANE_OFFSET):  # the form the lane writes
+        digits = text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
+    else:
+        digits = lane_datetime(text).strftime("%Y%m%d%H%M%S")
+    return bytes.fromhex(digits)
+
+
 def record_verifier(audit: AuditSettings) -> RecordVerifier:
     """The core's TAC check of a completed record, against the audit key set."""
     try:
@@ -75,18 +86,12 @@ def record_verifier(audit: AuditSettings) -> RecordVerifier:
         raise ConfigError(f"{audit.key_set}: audit key set: {exc}") from exc
 
     def verify(record: TransactionRecord) -> bool:
-        network, serial = record.card_number[:4], record.card_number[4:]
-        reported = ReportedTransaction(
-            issuer_code=bytes.fromhex(record.card_issuer_code), card_serial=bytes.fromhex(serial),
-            network=network, key_version=record.key_version,
-            algorithm=Algorithm(record.alg_flag), amount=record.amount_debited,
-            trans_type=COMPOSITE_PURCHASE,
-            terminal_number=bytes.fromhex(record.psam_terminal_number),
-            terminal_trans_serial=record.terminal_trans_serial,
-            # The card signed its lane local time, without a zone.
-            transaction_time=lane_datetime(record.transaction_time).replace(tzinfo=None),
-            tac=bytes.fromhex(record.tac),
-        )
-        return verifier.is_genuine(reported)
+        card = record.card_number
+        return verifier.tac_matches(
+            card[:4], record.key_version, Algorithm(record.alg_flag),
+            bytes.fromhex(record.card_issuer_code), bytes.fromhex(card[4:]),
+            record.amount_debited, COMPOSITE_PURCHASE,
+            bytes.fromhex(record.psam_terminal_number), record.terminal_trans_serial,
+            _card_time(record.transaction_time), bytes.fromhex(record.tac))
 
     return verify

@@ -63,3 +63,23 @@ def test_a_genuine_tac_verifies_and_a_forged_one_is_flagged(tmp_path: Path,
     assert final.outcome is Outcome.DEBITED and final.lane_number == LANE
     assert final.tac_verified is genuine
     assert (ReasonCode.TAC_INVALID in final.flags) is not genuine
+
+
+@pytest.mark.parametrize("written", ["lane offset", "UTC"])
+def test_a_record_time_in_another_offset_is_the_same_lane_local_time(
+        tmp_path: Path, written: str) -> None:
+    # The card signs lane local time; a record that writes its time in UTC still verifies.
+    write_key_set(tmp_path / "keys.toml", KEY_SET)
+    verify = record_verifier(AuditSettings(tmp_path / "keys.toml"))
+    clock = FakeClock()
+    lane = ready_lane(clock, tac_verifier=verify)
+    issuer = card(issuer_identifier=bytes.fromhex("c9bdb6ab") + ISSUER_CODE)
+    lane.receive_frame(b2(), clock.advance(0.05), seq=2)
+    intent = lane.receive_frame(b4(issuer=issuer), clock.advance(0.05), seq=3)[0].record  # type: ignore[union-attr]
+    final = lane.receive_frame(replace(b5(DISCOUNTED, ctc=CTC), tac=genuine_tac(intent)),
+                               clock.advance(0.1), seq=4)[0].record  # type: ignore[union-attr]
+    if written == "UTC":
+        moment = dt.datetime.fromisoformat(final.transaction_time).astimezone(dt.UTC)
+        final = replace(final, transaction_time=moment.isoformat())
+    assert verify(final) is True
+    assert verify(replace(final, amount_debited=final.amount_debited + 1)) is False
