@@ -93,11 +93,14 @@ class SoftwarePsam:
     """A PSAM in software over a key set; serials come from `serial_store`."""
 
     def __init__(
-        self, key_set: KeySet, terminal_number: bytes, serial_store: TerminalSerialStore
+        self, key_set: KeySet, terminal_number: bytes, serial_store: TerminalSerialStore,
+        card_keys: CardKeys | None = None,
     ) -> None:
+        """`card_keys` (of `key_set`) may be shared with other devices of one simulation: the
+        keys derived are the same, derived once."""
         if len(terminal_number) != TERMINAL_NUMBER_LENGTH:
             raise CryptoInputError("terminal number wants 6 bytes")
-        self._card_keys = CardKeys(key_set)
+        self._card_keys = CardKeys(key_set) if card_keys is None else card_keys
         self._terminal_number = bytes(terminal_number)
         self._serials = serial_store
         self._pending: _Pending | None = None

@@ -45,7 +45,7 @@ class ByteLink:
     """Frames in at one end, frames out at the other `latency_s` later, through real bytes
     wherever bytes can differ from the frame."""
 
-    def __init__(self, schedule: Callable[[float, Callable[[float], None]], None],
+    def __init__(self, schedule: Callable[..., None],
                  deliver: Deliver, latency_s: float, corrupt_probability: float,
                  rng: np.random.Generator, capture: Capture | None = None) -> None:
         self._schedule = schedule
@@ -76,7 +76,7 @@ class ByteLink:
         corrupted = bool(self._corrupt_p) and self._rng.random() < self._corrupt_p
         decoder, due = self._decoder, at + self._latency
         if not corrupted and self._capture is None:
-            self._schedule(due, lambda now: self._read_frame(decoder, frame, seq, now))
+            self._schedule(due, self._read_frame, decoder, frame, seq)
             return
         written = raw = self._encode(frame, seq)
         if corrupted:
@@ -84,17 +84,17 @@ class ByteLink:
             self.stats.corrupted += 1
         if self._capture is not None:
             self._capture(written, raw, at)
-        self._schedule(due, lambda now: self._read(decoder, raw, now))
+        self._schedule(due, self._read, decoder, raw)
 
-    def _read_frame(self, decoder: StreamDecoder, frame: Frame, seq: int, now: float) -> None:
+    def _read_frame(self, now: float, decoder: StreamDecoder, frame: Frame, seq: int) -> None:
         if decoder is not self._decoder:
             return  # written on a connection that has since been dropped
         if decoder.idle:
             self._deliver(frame, seq, now)
         else:
-            self._read(decoder, self._encode(frame, seq), now)
+            self._read(now, decoder, self._encode(frame, seq))
 
-    def _read(self, decoder: StreamDecoder, raw: bytes, now: float) -> None:
+    def _read(self, now: float, decoder: StreamDecoder, raw: bytes) -> None:
         if decoder is not self._decoder:
             return  # written on a connection that has since been dropped
         self.stats.byte_path += 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from keys import KeySet
+from keys.card_keys import CardKeys
 from lane_engine.core.blacklist import Blacklist, Reason
 from lane_engine.core.config import LaneConfig
 from lane_engine.core.policy import Policy
@@ -80,11 +81,13 @@ class LaneData:
 
 
 def make_rsu(lane: LaneSpec, scenario: Scenario, key_set: KeySet,
-             rng: np.random.Generator) -> Rsu:
-    """A lane's RSU with its software PSAM (serials in memory) and radio."""
+             rng: np.random.Generator, card_keys: CardKeys | None = None) -> Rsu:
+    """A lane's RSU with its software PSAM (serials in memory; key derivations shared through
+    `card_keys`, the run's) and radio."""
     radio_rng = np.random.default_rng(rng.integers(2**63))
     return lane_rsu(lane, scenario, key_set, radio_rng,
-                    BufferedRandomBytes(np.random.default_rng(rng.integers(2**63))))
+                    BufferedRandomBytes(np.random.default_rng(rng.integers(2**63))),
+                    card_keys=card_keys)
 
 
 __all__ = ["BLACKLIST_VERSION", "FEE_NETWORK_STATIONS", "FEE_TABLE_VERSION", "POLICY_VERSION",

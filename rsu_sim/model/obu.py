@@ -169,8 +169,9 @@ class Fleet:
         key_set: KeySet,
         random_bytes: Callable[[int], bytes],
         key_version: int = DEFAULT_KEY_VERSION,
+        card_keys: CardKeys | None = None,
     ) -> None:
-        self._card_keys = CardKeys(key_set)
+        self._card_keys = CardKeys(key_set) if card_keys is None else card_keys
         self._random = random_bytes
         self._key_version = key_version
         self._obus: dict[int, Obu] = {}

@@ -123,6 +123,10 @@ class RadioLink:
     def __init__(self, config: RadioConfig, rng: np.random.Generator) -> None:
         self.config = config
         self._rng = rng
+        self._draw = rng.random
+        #: air times by frame size (the same few sizes over and over), as the config computes
+        self._down_s: dict[int, float] = {}
+        self._up_s: dict[int, float] = {}
 
     def exchange(
         self,
@@ -141,8 +145,13 @@ class RadioLink:
         """
         cfg = self.config
         loss = cfg.frame_loss_probability if loss_probability is None else loss_probability
-        down_s = cfg.downlink_frame_s(downlink_bytes)
-        up_s = cfg.uplink_frame_s(uplink_bytes)
+        down_s = self._down_s.get(downlink_bytes)
+        if down_s is None:
+            down_s = self._down_s[downlink_bytes] = cfg.downlink_frame_s(downlink_bytes)
+        up_s = self._up_s.get(uplink_bytes)
+        if up_s is None:
+            up_s = self._up_s[uplink_bytes] = cfg.uplink_frame_s(uplink_bytes)
+        draw = self._draw
         t = now
         frames = 0
         delivered_at: float | None = None
@@ -151,7 +160,7 @@ class RadioLink:
                 return self._left_zone(deadline, delivered_at, frames)
             t += down_s
             frames += 1
-            if self._rng.random() < loss:
+            if draw() < loss:
                 continue
             if delivered_at is None:
                 delivered_at = t
@@ -160,7 +169,7 @@ class RadioLink:
                 return self._left_zone(deadline, delivered_at, frames)
             t += up_s
             frames += 1
-            if self._rng.random() >= loss:
+            if draw() >= loss:
                 return ExchangeResult(True, t, None, delivered_at, frames)
         reason = LossReason.REQUEST_LOST if delivered_at is None else LossReason.RESPONSE_LOST
         return ExchangeResult(False, t, reason, delivered_at, frames)

@@ -21,6 +21,7 @@ from keys import (
     TerminalSerialStore,
     generate_key_set,
 )
+from keys.card_keys import CardKeys
 from keys.keyset import seeded_random_bytes
 from keys.keyset_file import load_key_set
 from protocols.envelope import V3_HEADER_LENGTH
@@ -64,11 +65,13 @@ def terminal_number(lane: LaneSpec) -> bytes:
 
 def lane_rsu(lane: LaneSpec, scenario: Scenario, key_set: KeySet, radio_rng: np.random.Generator,
              random_bytes: Callable[[int], bytes], config: RsuConfig | None = None,
-             serial_store: TerminalSerialStore | None = None) -> Rsu:
+             serial_store: TerminalSerialStore | None = None,
+             card_keys: CardKeys | None = None) -> Rsu:
     """A lane's RSU: a software PSAM with the lane's terminal number (serials from
-    `serial_store`, default in memory) and the scenario's radio drawing from `radio_rng`."""
+    `serial_store`, default in memory; its key derivations shared through `card_keys` when
+    given) and the scenario's radio drawing from `radio_rng`."""
     serials = MemorySerialStore() if serial_store is None else serial_store
-    psam = SoftwarePsam(key_set, terminal_number(lane), serials)
+    psam = SoftwarePsam(key_set, terminal_number(lane), serials, card_keys)
     return Rsu(psam, RadioLink(scenario.radio, radio_rng), random_bytes, config)
 
 

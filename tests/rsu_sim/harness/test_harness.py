@@ -158,3 +158,15 @@ def test_byte_link_delivers_after_latency_and_drops_corrupted_frames() -> None:
     always.send(HeartbeatAnswer(0), 0x30, 3.0)
     queue.run(4.0)
     assert len(got) == 1 and always.stats.corrupted == 1 and always.stats.rejected >= 1
+
+
+def test_a_run_leaves_no_reference_cycles_behind() -> None:
+    # The run pauses the garbage collector: it must not make garbage only a collection frees.
+    import gc
+
+    journal = GroupCommitJournal(MemoryJournal())
+    simulation = Simulation(mixed_scenario(), journal, SimulationOptions(vehicles=600))
+    gc.collect()
+    simulation.run()
+    assert gc.isenabled()
+    assert gc.collect() == 0
