@@ -31,8 +31,8 @@ postgres:
 	  fi; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check protocols keys lane_engine rsu_sim centre tests benchmarks
-	$(BIN)/mypy protocols keys lane_engine rsu_sim centre
+	$(BIN)/ruff check cli_conventions protocols keys lane_engine rsu_sim centre tests benchmarks
+	$(BIN)/mypy cli_conventions protocols keys lane_engine rsu_sim centre
 
 test: $(STAMP) broker postgres lint
 	$(BIN)/python -m pytest --benchmark-disable -q

@@ -1,7 +1,8 @@
 """`python -m keys`: generate simulation key sets; recompute card cryptography by hand.
 
-Hex in, upper-case hex out. Errors are one line on stderr and a non-zero exit; a key given on the
-command line is never echoed.
+Hex in, upper-case hex out (`--json`: one JSON object). Errors are one line on stderr, exit
+status 1 for bad input and 2 for bad usage (`cli_conventions`); a key given on the command line
+is never echoed.
 """
 
 from __future__ import annotations
@@ -9,9 +10,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import secrets
-import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from cli_conventions import (
+    EXIT_STATUS,
+    Parser,
+    add_commands,
+    add_json_flag,
+    add_version_flag,
+    print_json,
+    run_command,
+)
 from keys.ciphers import Algorithm
 from keys.derivation import diversify, purchase_session_key
 from keys.errors import KeysError
@@ -20,7 +30,7 @@ from keys.keyset_file import write_key_set
 from keys.purchase import PurchaseTerms, purchase_mac, tac
 from keys.secret import SecretKey
 
-EXIT_USAGE = 2
+PROG = "python -m keys"
 
 
 class _InputError(Exception):
@@ -90,10 +100,12 @@ def _generate(args: argparse.Namespace) -> str:
     for network in args.network:
         if len(network) != 4 or not network.isdigit():
             raise _InputError(f"--network {network}: wants 4 digits")
+    if Path(args.output).exists() and not args.force:
+        raise _InputError(f"{args.output}: exists (--force replaces it)")
     random_bytes = secrets.token_bytes if args.seed is None else seeded_random_bytes(args.seed)
     key_set = generate_key_set(args.network, _algorithm(args), args.key_version, random_bytes)
     write_key_set(args.output, key_set, replace=args.force)
-    return f"wrote {len(key_set.entries)} key sets to {args.output} (mode 0600)"
+    return str(len(key_set.entries))
 
 
 def _key_version(text: str) -> int:
@@ -102,17 +114,28 @@ def _key_version(text: str) -> int:
     return int(text)
 
 
+_EPILOG = f"""\
+examples:
+  python -m keys generate --network 3701 --network 3201 --algorithm sm4 -o var/keys.toml
+  python -m keys diversify --algorithm 3des 0123456789ABCDEFFEDCBA9876543210 3701000012345678
+
+{EXIT_STATUS}"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m keys",
+    parser = Parser(
+        prog=PROG,
         description="ETC card cryptography by hand (3DES and SM4) and simulation key sets. "
-        "Hex arguments, upper-case hex output.",
+        "Hex arguments, upper-case hex output.", epilog=_EPILOG,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_version_flag(parser)
+    commands = add_commands(parser)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(name, help=help_text, description=help_text,
+                                  epilog=EXIT_STATUS)
         sub.add_argument("--algorithm", required=True, choices=sorted(ALGORITHM_NAMES))
+        add_json_flag(sub, "the result")
         return sub
 
     sub = command("diversify", "sub-key of a 16-byte KEY for an 8-byte FACTOR (ECB of F ‖ NOT F)")
@@ -151,13 +174,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The name of each command's result in `--json`.
+_RESULTS = {"diversify": "key", "session-key": "session_key", "mac": "mac", "tac": "tac"}
+
+
+def _run(args: argparse.Namespace) -> int:
+    output = args.run(args)
+    if args.command == "generate":
+        if args.json:
+            print_json({"wrote": str(args.output), "key_sets": int(output), "mode": "0600"})
+        else:
+            print(f"wrote {output} key sets to {args.output} (mode 0600)")
+    elif args.json:
+        print_json({"algorithm": args.algorithm, _RESULTS[args.command]: output.upper()})
+    else:
+        print(output.upper())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 1 on bad input, 2 on bad usage."""
-    args = _parser().parse_args(argv)
-    try:
-        output = args.run(args)
-    except (_InputError, KeysError) as exc:
-        print(f"keys {args.command}: {exc}", file=sys.stderr)
-        return 1
-    print(output if args.command == "generate" else output.upper())
-    return 0
+    return run_command(PROG, lambda: _run(_parser().parse_args(argv)),
+                       failures=(_InputError, KeysError))

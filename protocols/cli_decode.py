@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from cli_conventions import EXIT_STATUS, HelpFormatter, add_commands, add_version_flag
 from protocols.envelope import BccPacket, EnvelopeKind, Packet, guess_envelope
 from protocols.errors import FrameError
 from protocols.frame_codec import decode_frame, nonstandard_values
@@ -53,14 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m protocols",
         description="Tools for the wire formats of the ETC lane engine.",
+        epilog=EXIT_STATUS, formatter_class=HelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_version_flag(parser)
+    commands = add_commands(parser)
     decode = commands.add_parser(
         "decode",
-        help="decode captured PC-RSU frames to JSON",
+        help="decode captured PC-RSU frames to JSON (one object a line)",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     decode.add_argument("frames", nargs="*", metavar="HEX", help="a whole frame in hex, STX first")
     decode.add_argument("--file", metavar="PATH", help="read frames from a capture file")

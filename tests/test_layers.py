@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("protocols", "keys", "lane_engine", "rsu_sim", "centre")
+PACKAGES = ("cli_conventions", "protocols", "keys", "lane_engine", "rsu_sim", "centre")
 IO_MODULES = {
     "asyncio", "socket", "time", "random", "aiomqtt", "sqlite3", "subprocess", "selectors",
 }
@@ -52,11 +52,14 @@ def test_sans_io_layers_import_no_io(subdir: str) -> None:
     assert not offenders, sorted(offenders)
 
 
+#: The command-line conventions every tool shares: below every package, using none of them.
+CONVENTIONS = "cli_conventions"
 ALLOWED = {
-    "protocols": {"protocols"},
-    "keys": {"keys", "protocols"},
-    "lane_engine": {"lane_engine", "protocols", "keys"},
-    "centre": {"centre", "protocols", "keys", "lane_engine"},
+    "cli_conventions": {CONVENTIONS},
+    "protocols": {"protocols", CONVENTIONS},
+    "keys": {"keys", "protocols", CONVENTIONS},
+    "lane_engine": {"lane_engine", "protocols", "keys", CONVENTIONS},
+    "centre": {"centre", "protocols", "keys", "lane_engine", CONVENTIONS},
 }
 
 #: The lane's published formats the centre may use: list files and their values, the centre's

@@ -1,47 +1,51 @@
-"""What every `lane-engine` subcommand shares: the usage error, the parser, how errors are
-reported, argument types."""
+"""What every `lane-engine` subcommand shares: the conventions of every tool of the project
+(`cli_conventions`: usage error, parser, `--version`, `--json`, exit status), how lane errors
+are reported, argument types."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
 
+import cli_conventions
+from cli_conventions import (
+    EXIT_STATUS,
+    Parser,
+    UsageError,
+    add_commands,
+    add_json_flag,
+    add_version_flag,
+    print_json,
+)
 from lane_engine.errors import LaneError
 from lane_engine.fees.network import StationKey
 from protocols.records import VehicleClass
 
-
-class UsageError(Exception):
-    """Bad command-line arguments (exit status 2)."""
-
-
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser that raises UsageError instead of exiting, and keeps help text as
-    written (examples stay on their lines)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+__all__ = [
+    "EXIT_STATUS",
+    "Parser",
+    "UsageError",
+    "add_commands",
+    "add_json_flag",
+    "add_version_flag",
+    "non_negative_int",
+    "positive_int",
+    "print_json",
+    "run_command",
+    "station_key",
+    "vehicle_class",
+    "yuan",
+]
 
 
 def run_command(prog: str, command: Callable[[], int], *,
                 failures: tuple[type[Exception], ...] = (LaneError,),
                 failure_status: int = 1) -> int:
     """Run `command` (parsing included) and return its exit status; a UsageError is one line on
-    stderr and status 2, one of `failures` one line and `failure_status`."""
-    try:
-        return command()
-    except UsageError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except failures as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return failure_status
+    stderr and status 2, one of `failures` (a LaneError unless told) one line and
+    `failure_status` (see `cli_conventions.run_command`)."""
+    return cli_conventions.run_command(prog, command, failures=failures,
+                                       failure_status=failure_status)
 
 
 def station_key(text: str) -> StationKey:

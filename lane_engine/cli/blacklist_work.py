@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from cli_conventions import print_json
 from lane_engine.aio.data import TEXT_BLACKLIST_SUFFIXES, load_blacklist
 from lane_engine.core.blacklist import (
     Blacklist,
@@ -17,24 +19,31 @@ from lane_engine.core.blacklist import (
 from lane_engine.errors import BlacklistError
 from lane_engine.files.blacklist import load_delta_text, save_binary, save_text
 
+Report = dict[str, Any]
+
 
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed `blacklist` subcommand; BlacklistError on bad data."""
+    """Run a parsed `blacklist` subcommand; BlacklistError on bad data. `show --card` of a card
+    that is not listed is status 1."""
     command = args.blacklist_command
+    report: Report
     if command == "convert":
         blacklist = load_blacklist(args.input)
         _save(args.output, blacklist)
-        print(f"wrote {args.output}: version {blacklist.version}, {len(blacklist)} cards")
+        report = {"wrote": str(args.output), "version": blacklist.version,
+                  "cards": len(blacklist)}
     elif command == "show":
-        _show(load_blacklist(args.file), args.card)
+        report = _show(load_blacklist(args.file), args.file, args.card)
     elif command == "synthetic":
         columns = synthetic_columns(np.random.default_rng(args.seed), args.count)
-        blacklist = Blacklist.from_columns(args.version, *columns)
+        blacklist = Blacklist.from_columns(args.list_version, *columns)
         _save(args.output, blacklist)
-        print(f"wrote {args.output}: version {blacklist.version}, {len(blacklist)} cards")
-        if len(blacklist):  # one card to try `show --card` and the lanes with
-            networks, serials, _ = columns
-            print(f"a listed card: {format_card_number(int(networks[0]), int(serials[0]))}")
+        networks, serials, _ = columns
+        report = {"wrote": str(args.output), "version": blacklist.version,
+                  "cards": len(blacklist),
+                  # one card to try `show --card` and the lanes with
+                  "a_listed_card": format_card_number(int(networks[0]), int(serials[0]))
+                  if len(blacklist) else None}
     else:
         blacklist = load_blacklist(args.file)
         delta = load_delta_text(args.delta)
@@ -43,10 +52,15 @@ def run(args: argparse.Namespace) -> int:
         except BlacklistError as exc:
             raise BlacklistError(f"{args.delta}: {exc} ({args.file})") from exc
         _save(args.output, updated)
-        print(f"wrote {args.output}: version {blacklist.version} -> {updated.version}, "
-              f"{len(delta.additions)} added, {len(delta.removals)} removed, "
-              f"{len(updated)} cards")
-    return 0
+        report = {"wrote": str(args.output), "base_version": blacklist.version,
+                  "version": updated.version, "added": len(delta.additions),
+                  "removed": len(delta.removals), "cards": len(updated)}
+    if args.json:
+        print_json(report)
+    else:
+        print(_text(command, report), end="")
+    looked_up = report.get("card")
+    return 1 if looked_up is not None and not looked_up["listed"] else 0
 
 
 def _save(path: Path, blacklist: Blacklist) -> None:
@@ -56,13 +70,31 @@ def _save(path: Path, blacklist: Blacklist) -> None:
         save_binary(path, blacklist)
 
 
-def _show(blacklist: Blacklist, card: str | None) -> None:
+def _show(blacklist: Blacklist, path: Path, card: str | None) -> Report:
     _, _, codes = blacklist.columns()
     counts = np.bincount(codes, minlength=256)
-    print(f"version  {blacklist.version}")
-    print(f"cards    {len(blacklist)}")
-    for reason in Reason:
-        print(f"  {reason.name:<14} {int(counts[reason]):>10}")
+    report: Report = {"file": str(path), "version": blacklist.version, "cards": len(blacklist),
+                      "by_reason": {reason.name: int(counts[reason]) for reason in Reason}}
     if card is not None:
         found = blacklist.reason_for(card)
-        print(f"card {card}: " + ("not listed" if found is None else f"listed, {found.name}"))
+        report["card"] = {"number": card, "listed": found is not None,
+                          "reason": None if found is None else found.name}
+    return report
+
+
+def _text(command: str, r: Report) -> str:
+    if command == "show":
+        lines = [f"version  {r['version']}", f"cards    {r['cards']}"]
+        lines += [f"  {name:<14} {n:>10}" for name, n in r["by_reason"].items()]
+        if "card" in r:
+            card = r["card"]
+            lines.append(f"card {card['number']}: " + (
+                f"listed, {card['reason']}" if card["listed"] else "not listed"))
+        return "\n".join(lines) + "\n"
+    if command == "apply":
+        return (f"wrote {r['wrote']}: version {r['base_version']} -> {r['version']}, "
+                f"{r['added']} added, {r['removed']} removed, {r['cards']} cards\n")
+    text = f"wrote {r['wrote']}: version {r['version']}, {r['cards']} cards\n"
+    if r.get("a_listed_card"):
+        text += f"a listed card: {r['a_listed_card']}\n"
+    return text

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from lane_engine.cli.args import UsageError, yuan
+from lane_engine.cli.args import UsageError, print_json, yuan
 from lane_engine.errors import FeeTableError
 from lane_engine.fees.builder import write_fee_table_of
 from lane_engine.fees.network import RoadNetwork, StationKey
@@ -23,111 +23,158 @@ from lane_engine.fees.table_file import (
     read_fee_table_info,
 )
 from lane_engine.files.network import load_network, write_network
+from lane_engine.times import iso_time
 from protocols.records import VehicleClass
+
+Report = dict[str, Any]
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed `fees` subcommand; LaneError subclasses on bad data, UsageError on misuse."""
+    """Run a parsed `fees` subcommand; LaneError subclasses on bad data, UsageError on misuse.
+    Each command makes a report, printed as text or (`--json`) as JSON."""
     if args.fees_command == "build":
-        return _build(load_network(args.network), args)
-    if args.fees_command == "synthetic":
+        report = _build(load_network(args.network), args)
+    elif args.fees_command == "synthetic":
         network = synthetic_network(args.stations, args.seed, networks=args.networks)
         if args.network_out is not None:
             write_network(network, args.network_out,
                           name=f"synthetic: {args.stations} stations, seed {args.seed}")
-            print(f"wrote network {args.network_out}")
-        return _build(network, args)
-    if args.fees_command == "show":
-        return _show(args)
-    return _check(args)
+        report = _build(network, args)
+    elif args.fees_command == "show":
+        report = _show(args)
+    else:
+        report = _check(args)
+    if args.json:
+        print_json(report)
+    else:
+        print(_TEXT[args.fees_command](report), end="")
+    return 0
 
 
-def _build(network: RoadNetwork, args: argparse.Namespace) -> int:
-    if not args.version.strip():
-        raise UsageError("--version must not be empty")
-    built_at = args.built_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _build(network: RoadNetwork, args: argparse.Namespace) -> Report:
+    if not args.table_version.strip():
+        raise UsageError("--table-version must not be empty")
+    built_at = args.built_at or iso_time(time.time(), "seconds")
     started = time.perf_counter()
     try:
-        built = write_fee_table_of(network, args.version, built_at, args.output)
+        built = write_fee_table_of(network, args.table_version, built_at, args.output)
         size = args.output.stat().st_size
     except OSError as exc:
         raise FeeTableError(f"{args.output}: cannot write fee table: {exc.strerror}") from exc
     elapsed = time.perf_counter() - started
-    print(f"fee table {built.version}: {built.stations} stations, {built.classes} classes, "
-          f"{len(network.sections)} sections; built and written in {elapsed:.3f} s "
-          f"({built.batches} batch(es) of {built.exits_per_batch} exits, "
-          f"{built.peak_batch_bytes / 2**20:.1f} MiB each)")
-    print(f"network hash {built.network_hash}")
-    print(f"wrote {args.output} ({size} bytes)")
-    return 0
+    return {
+        "table": str(args.output), "version": built.version, "built_at": built_at,
+        "stations": built.stations, "classes": built.classes,
+        "sections": len(network.sections), "build_s": round(elapsed, 3),
+        "batches": built.batches, "exits_per_batch": built.exits_per_batch,
+        "peak_batch_bytes": built.peak_batch_bytes, "network_hash": built.network_hash,
+        "bytes": size,
+        "network_out": None if getattr(args, "network_out", None) is None
+        else str(args.network_out),
+    }
 
 
-def _show(args: argparse.Namespace) -> int:
+def _build_text(r: Report) -> str:
+    lines = [] if r["network_out"] is None else [f"wrote network {r['network_out']}"]
+    lines += [f"fee table {r['version']}: {r['stations']} stations, {r['classes']} classes, "
+              f"{r['sections']} sections; built and written in {r['build_s']:.3f} s "
+              f"({r['batches']} batch(es) of {r['exits_per_batch']} exits, "
+              f"{r['peak_batch_bytes'] / 2**20:.1f} MiB each)",
+              f"network hash {r['network_hash']}", f"wrote {r['table']} ({r['bytes']} bytes)"]
+    return "\n".join(lines) + "\n"
+
+
+def _show(args: argparse.Namespace) -> Report:
     if args.entry is not None and args.exit is None:
         raise UsageError("--entry needs --exit (fees are looked up by exit station)")
     if args.exit is None:
-        _print_header(read_fee_table_info(args.table), args.table)
-        return 0
+        return {"header": _header(read_fee_table_info(args.table), args.table)}
     fee_slice = load_fee_slice(args.table, *args.exit)
-    _print_header(fee_slice, args.table)
+    report: Report = {"header": _header(fee_slice, args.table)}
     classes = fee_slice.classes if args.vehicle_class is None else (args.vehicle_class,)
     if args.vehicle_class is not None and args.vehicle_class not in fee_slice.classes:
         raise FeeTableError(f"{args.table}: the table does not price class "
                             f"{args.vehicle_class.name}")
     if args.entry is None:
-        _print_exit_summary(fee_slice, classes)
+        report["exit_fees"] = _exit_summary(fee_slice, classes)
     else:
-        _print_trip(fee_slice, args.entry, classes, args.table)
-    return 0
+        report["trip"] = _trip(fee_slice, args.entry, classes, args.table)
+    return report
 
 
-def _print_header(table: FeeTableInfo | FeeSlice, path: Path) -> None:
+def _header(table: FeeTableInfo | FeeSlice, path: Path) -> Report:
     per_network = Counter(network for network, _ in table.stations)
-    networks = ", ".join(f"{net}: {count}" for net, count in sorted(per_network.items()))
-    print(f"fee table   {table.version}")
-    print(f"network     {table.network_hash}")
-    print(f"built at    {table.built_at or '-'}")
-    print(f"stations    {len(table.stations)} ({networks})")
-    print(f"classes     {len(table.classes)}")
-    print(f"file        {path} ({path.stat().st_size} bytes)")
+    return {
+        "table": str(path), "version": table.version, "network_hash": table.network_hash,
+        "built_at": table.built_at or None, "stations": len(table.stations),
+        "stations_by_network": dict(sorted(per_network.items())),
+        "classes": len(table.classes), "bytes": path.stat().st_size,
+    }
 
 
-def _print_exit_summary(fee_slice: FeeSlice, classes: tuple[VehicleClass, ...]) -> None:
+def _exit_summary(fee_slice: FeeSlice, classes: tuple[VehicleClass, ...]) -> Report:
     """Min, (lower) median and max fee into the exit over every other entry, per class."""
     exit_network, exit_station = fee_slice.exit_station
     others = np.array([key != fee_slice.exit_station for key in fee_slice.stations])
-    print(f"\nfees into exit {exit_network}/{exit_station} from {int(others.sum())} entries, "
-          f"fen (yuan):")
-    print(f"{'class':<12} {'min':>16} {'median':>16} {'max':>16} {'no route':>9}")
+    rows = []
     for klass in classes:
         column = fee_slice.fees[others, fee_slice.classes.index(klass)].astype(np.int64)
         priced = np.sort(column[column != NO_ROUTE])
-        unpriced = len(column) - len(priced)
-        if len(priced) == 0:
-            print(f"{klass.name:<12} {'-':>16} {'-':>16} {'-':>16} {unpriced:>9}")
-            continue
-        low, median, high = (int(priced[i]) for i in (0, (len(priced) - 1) // 2, -1))
-        cells = " ".join(f"{f'{fee} ({yuan(fee)})':>16}" for fee in (low, median, high))
-        print(f"{klass.name:<12} {cells} {unpriced:>9}")
+        low = median = high = None
+        if len(priced):
+            low, median, high = (int(priced[i]) for i in (0, (len(priced) - 1) // 2, -1))
+        rows.append({"class": klass.name, "min": low, "median": median, "max": high,
+                     "no_route": int(len(column) - len(priced))})
+    return {"exit": f"{exit_network}/{exit_station}", "entries": int(others.sum()),
+            "fen": rows}
 
 
-def _print_trip(fee_slice: FeeSlice, entry: StationKey, classes: tuple[VehicleClass, ...],
-                path: Path) -> None:
+def _trip(fee_slice: FeeSlice, entry: StationKey, classes: tuple[VehicleClass, ...],
+          path: Path) -> Report:
     if entry not in fee_slice.stations:
         raise FeeTableError(f"{path}: entry station {entry[0]}/{entry[1]} is not in the table")
     exit_network, exit_station = fee_slice.exit_station
-    print(f"\nentry {entry[0]}/{entry[1]} -> exit {exit_network}/{exit_station}:")
-    for klass in classes:
-        fee = fee_slice.fee(entry[0], entry[1], klass)
-        text = "no route" if fee is None else f"{fee} fen ({yuan(fee)} yuan)"
-        print(f"{klass.name:<12} {text}")
+    return {"entry": f"{entry[0]}/{entry[1]}", "exit": f"{exit_network}/{exit_station}",
+            "fen": {klass.name: fee_slice.fee(entry[0], entry[1], klass) for klass in classes}}
 
 
-def _check(args: argparse.Namespace) -> int:
+def _show_text(r: Report) -> str:
+    h = r["header"]
+    networks = ", ".join(f"{net}: {n}" for net, n in h["stations_by_network"].items())
+    lines = [f"fee table   {h['version']}", f"network     {h['network_hash']}",
+             f"built at    {h['built_at'] or '-'}", f"stations    {h['stations']} ({networks})",
+             f"classes     {h['classes']}", f"file        {h['table']} ({h['bytes']} bytes)"]
+    if "exit_fees" in r:
+        summary = r["exit_fees"]
+        lines += ["", f"fees into exit {summary['exit']} from {summary['entries']} entries, "
+                      "fen (yuan):",
+                  f"{'class':<12} {'min':>16} {'median':>16} {'max':>16} {'no route':>9}"]
+        for row in summary["fen"]:
+            cells = " ".join(f"{'-' if row[k] is None else f'{row[k]} ({yuan(row[k])})':>16}"
+                             for k in ("min", "median", "max"))
+            lines.append(f"{row['class']:<12} {cells} {row['no_route']:>9}")
+    if "trip" in r:
+        trip = r["trip"]
+        lines += ["", f"entry {trip['entry']} -> exit {trip['exit']}:"]
+        lines += [f"{name:<12} " + ("no route" if fee is None else f"{fee} fen ({yuan(fee)} yuan)")
+                  for name, fee in trip["fen"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _check(args: argparse.Namespace) -> Report:
     expected = None if args.network is None else load_network(args.network).network_hash()
     table = check_fee_table(args.table, expected_network_hash=expected)
-    print(f"{args.table}: ok: fee table {table.version}, {len(table.stations)} exit blocks "
-          f"verified")
-    if args.network is not None:
-        print(f"network hash {table.network_hash} matches {args.network}")
-    return 0
+    return {"table": str(args.table), "ok": True, "version": table.version,
+            "exit_blocks": len(table.stations), "network_hash": table.network_hash,
+            "network": None if args.network is None else str(args.network)}
+
+
+def _check_text(r: Report) -> str:
+    text = (f"{r['table']}: ok: fee table {r['version']}, {r['exit_blocks']} exit blocks "
+            "verified\n")
+    if r["network"] is not None:
+        text += f"network hash {r['network_hash']} matches {r['network']}\n"
+    return text
+
+
+_TEXT = {"build": _build_text, "synthetic": _build_text, "show": _show_text, "check": _check_text}

@@ -7,51 +7,60 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lane_engine.cli.args import positive_int, station_key, vehicle_class
+from lane_engine.cli.args import (
+    EXIT_STATUS,
+    add_commands,
+    add_json_flag,
+    positive_int,
+    station_key,
+    vehicle_class,
+)
+from lane_engine.times import iso_time, parse_time
 
 DESCRIPTION = """\
-commands:
-  build      build a fee table from a road-network file (TOML, see examples/network.toml)
-  synthetic  generate a synthetic provincial network and build its fee table
-  show       a table's header, one fee, or the fees into one exit station
-  check      verify every block's checksum (and the network it was built from)
+Make, show and check the fee tables a lane prices with (`paths.fee_table`).
 
 examples:
-  lane-engine fees build --network examples/network.toml --version 2026.11 -o var/fees.etcfee
+  lane-engine fees build --network examples/network.toml --table-version 2026.11 \\
+      -o var/fees.etcfee
   lane-engine fees show var/fees.etcfee --exit 3701/120 --entry 3701/102 --class PASSENGER_1
   lane-engine fees check var/fees.etcfee --network examples/network.toml
-  lane-engine fees synthetic --stations 2000 --seed 7 --version load-1 -o var/big.etcfee"""
+  lane-engine fees synthetic --stations 2000 --seed 7 --table-version load-1 -o var/big.etcfee
+"""
 
-_SHOW_EXAMPLES = """\
+_SHOW_EXAMPLES = f"""\
 examples:
   lane-engine fees show var/fees.etcfee                      header
   lane-engine fees show var/fees.etcfee --exit 3701/120      min/median/max fee per class
-  lane-engine fees show var/fees.etcfee --exit 3701/120 --entry 3702/201 --class truck_6"""
+  lane-engine fees show var/fees.etcfee --exit 3701/120 --entry 3702/201 --class truck_6
+
+{EXIT_STATUS}"""
 
 
 def add_fees_parser(commands: Any) -> None:
     """Add `fees` and its subcommands to the `lane-engine` subparsers `commands`."""
-    fees = commands.add_parser("fees", help="build, show and check fee tables",
-                               description=DESCRIPTION)
-    sub = fees.add_subparsers(dest="fees_command", metavar="COMMAND", required=True)
+    fees = commands.add_parser("fees", help="build, show and check fee tables (paths.fee_table)",
+                               description=DESCRIPTION, epilog=EXIT_STATUS)
+    sub = add_commands(fees, dest="fees_command")
 
     build = sub.add_parser(
-        "build", help="build a fee table from a network file",
+        "build", help="build a fee table from a road-network file (TOML)",
         description="Build the fee table of a road-network file: the cheapest route between "
         "every two stations, per class (numba, in parallel over exits).",
         epilog="example:\n  lane-engine fees build --network examples/network.toml "
-        "--version 2026.11 -o var/fees.etcfee",
+        f"--table-version 2026.11 -o var/fees.etcfee\n\n{EXIT_STATUS}",
     )
     build.add_argument("--network", type=Path, required=True, metavar="FILE",
                        help="road-network file (TOML, see examples/network.toml)")
     _add_output_arguments(build)
 
     synthetic = sub.add_parser(
-        "synthetic", help="generate a synthetic network and build its table",
+        "synthetic", help="generate a synthetic provincial network and build its table",
         description="Generate a connected synthetic provincial network (hubs, highways, "
         "stations, toll-unit boundaries) and build its fee table; for tests and load trials.",
         epilog="example:\n  lane-engine fees synthetic --stations 2000 --seed 7 "
-        "--networks 3701,3702 --network-out var/big.toml --version load-1 -o var/big.etcfee",
+        "--networks 3701,3702 --network-out var/big.toml --table-version load-1 "
+        f"-o var/big.etcfee\n\n{EXIT_STATUS}",
     )
     synthetic.add_argument("--stations", type=positive_int, required=True, metavar="N",
                            help="number of stations")
@@ -66,7 +75,7 @@ def add_fees_parser(commands: Any) -> None:
     _add_output_arguments(synthetic)
 
     show = sub.add_parser(
-        "show", help="show a table's header, a fee or an exit's fees",
+        "show", help="a table's header, one trip's fee, or the fees into one exit station",
         description="Show a fee table's header; with --exit the fees into that exit station "
         "(min, median, max over its entries, per class); with --exit and --entry one trip's "
         "fee.", epilog=_SHOW_EXAMPLES,
@@ -79,17 +88,19 @@ def add_fees_parser(commands: Any) -> None:
     show.add_argument("--class", dest="vehicle_class", type=vehicle_class, metavar="CLASS",
                       help="one class by name or code (PASSENGER_1 or 1, TRUCK_6 or 16); "
                            "default every class")
+    add_json_flag(show, "the header and the fees")
 
     check = sub.add_parser(
-        "check", help="verify a table's checksums and network",
+        "check", help="verify every block's checksum (and the network it was built from)",
         description="Verify the header and every exit block's checksum; with --network, that "
         "the table was built from that network file. Exit status 1 on any fault.",
         epilog="example:\n  lane-engine fees check var/fees.etcfee --network "
-        "examples/network.toml",
+        f"examples/network.toml\n\n{EXIT_STATUS}",
     )
     check.add_argument("table", type=Path, metavar="TABLE", help="fee-table file")
     check.add_argument("--network", type=Path, metavar="FILE",
                        help="network file the table must have been built from")
+    add_json_flag(check)
 
 
 def run_fees(args: argparse.Namespace) -> int:
@@ -100,13 +111,22 @@ def run_fees(args: argparse.Namespace) -> int:
 
 
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", required=True, metavar="V",
+    parser.add_argument("--table-version", required=True, metavar="V",
                         help="version the table is known by (records name it), e.g. 2026.11")
-    parser.add_argument("--built-at", metavar="ISO",
-                        help="build time to record (default: now, UTC); fixed for a "
-                             "reproducible file")
+    parser.add_argument("--built-at", type=_iso_time, metavar="ISO",
+                        help="build time to record (default: now); fixed for a reproducible "
+                             "file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="TABLE",
                         help="fee-table file to write (replaced atomically)")
+    add_json_flag(parser)
+
+
+def _iso_time(text: str) -> str:
+    """An ISO 8601 time, written as the lane writes times (with its offset)."""
+    try:
+        return iso_time(parse_time(text), "seconds")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _network_list(text: str) -> tuple[str, ...]:

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from lane_engine import times
-from lane_engine.cli.args import Parser, run_command
+from lane_engine.cli.args import (
+    Parser,
+    add_commands,
+    add_json_flag,
+    add_version_flag,
+    print_json,
+    run_command,
+)
 from lane_engine.cli.args import UsageError as UsageError  # still importable from here
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.errors import JournalError
 from lane_engine.journal.api import EntryState, JournalEntry, JournalFilter
+from lane_engine.journal.codec import record_to_dict
 from lane_engine.journal.export import entry_to_dict, write_csv, write_jsonl
 from lane_engine.journal.store import SqliteJournal
 
@@ -28,7 +35,7 @@ times: ISO 8601 (2024-05-01, 2024-05-01T08:00, 2024-05-01T08:00:00+08:00; the la
 zone, UTC+8, when no offset is given) or UNIX seconds: any time the lane printed (a record's
 transaction_time, a listed or exported time) can be pasted. The journal selects by when it
 recorded the transaction.
-exit status: 0 ok, 1 journal error (missing, unreadable, not found), 2 bad arguments."""
+exit status: 0 ok, 1 journal error (missing, unreadable, not found), 2 bad usage."""
 
 
 def parse_time(text: str) -> float:
@@ -85,14 +92,16 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"journal database (default {DEFAULT_JOURNAL})",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    add_version_flag(parser, prog)
+    commands = add_commands(parser)
+    listing = commands.add_parser(
         "list",
         parents=[journal_option, selection],
         help="list transactions, oldest first",
         description="List journaled transactions, oldest first.",
         epilog=EPILOG,
     )
+    add_json_flag(listing, "the entries (a JSON array, as `show` prints each)")
     show = commands.add_parser(
         "show", parents=[journal_option], help="one transaction as JSON", epilog=EPILOG
     )
@@ -106,14 +115,18 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     export.add_argument("--format", required=True, choices=["jsonl", "csv"], help="output format")
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="file (default stdout)")
-    commands.add_parser(
+    intents = commands.add_parser(
         "open-intents",
         parents=[journal_option],
         help="intents never closed (what start-up recovery must settle)",
+        epilog=EPILOG,
     )
-    commands.add_parser(
-        "stats", parents=[journal_option], help="counts by outcome and reason, outbox backlog"
+    add_json_flag(intents, "the open intents' records")
+    stats = commands.add_parser(
+        "stats", parents=[journal_option], help="counts by outcome and reason, outbox backlog",
+        epilog=EPILOG,
     )
+    add_json_flag(stats)
     return parser
 
 
@@ -133,57 +146,71 @@ def _when(seconds: float) -> str:
     return times.iso_time(seconds, "seconds")
 
 
+def _table(rows: Sequence[Sequence[str]], right: frozenset[int], out: TextIO) -> None:
+    """Rows (the first is the heading) in columns as wide as their widest cell."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.rjust(w) if i in right else cell.ljust(w)
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        out.write(" ".join(cells).rstrip() + "\n")
+
+
 def _print_entries(entries: Iterable[JournalEntry], out: TextIO) -> None:
-    out.write(
-        f"{'recorded':25} {'transaction':18} {'state':9} {'outcome':13} {'reason':22} "
-        f"{'card':20} {'fen':>7}\n"
-    )
-    for entry in entries:
-        r = entry.record
-        out.write(
-            f"{_when(entry.recorded_at):25} {r.transaction_id:18} {entry.state.value:9} "
-            f"{r.outcome.value:13} {r.reason.name:22} {r.card_number:20} {r.amount_debited:>7}\n"
-        )
+    rows = [("recorded", "transaction", "state", "outcome", "reason", "card", "fen")]
+    rows += [(_when(e.recorded_at), e.record.transaction_id, e.state.value,
+              e.record.outcome.value, e.record.reason.name, e.record.card_number,
+              str(e.record.amount_debited)) for e in entries]
+    _table(rows, frozenset({6}), out)
 
 
 def _print_intents(records: Sequence[TransactionRecord], out: TextIO) -> None:
-    out.write(
-        f"{'transaction':18} {'card':20} {'ctc':>6} {'psam':12} {'serial':>10} {'fen':>7} "
-        f"{'obu':>10} time\n"
-    )
-    for r in records:
-        out.write(
-            f"{r.transaction_id:18} {r.card_number:20} {r.ctc:>6} {r.psam_terminal_number:12} "
-            f"{r.terminal_trans_serial:>10} {r.discounted_fee:>7} {r.obu_id:>10X} "
-            f"{r.transaction_time}\n"
-        )
+    rows = [("transaction", "card", "ctc", "psam", "serial", "fen", "obu", "time")]
+    rows += [(r.transaction_id, r.card_number, str(r.ctc), r.psam_terminal_number,
+              str(r.terminal_trans_serial), str(r.discounted_fee), f"{r.obu_id:X}",
+              r.transaction_time) for r in records]
+    _table(rows, frozenset({2, 4, 5, 6}), out)
     out.write(f"{len(records)} open intent(s)\n")
 
 
-def _print_stats(journal: SqliteJournal, out: TextIO) -> None:
+def _stats(journal: SqliteJournal) -> dict[str, Any]:
     counts = journal.counts()
     by_outcome: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
     for (outcome, reason), n in counts.items():
         by_outcome[outcome.value] += n
         by_reason[reason.name] += n
-    out.write(f"transactions: {sum(counts.values())}\n")
+    return {
+        "transactions": sum(counts.values()),
+        "by_outcome": dict(sorted(by_outcome.items())),
+        "by_reason": dict(sorted(by_reason.items())),
+        "by_outcome_and_reason": [
+            {"outcome": o.value, "reason": r.name, "count": n}
+            for (o, r), n in sorted(counts.items(), key=str)],
+        "open_intents": len(journal.open_intents()),
+        "outbox_unpublished": journal.pending_count(),
+    }
+
+
+def _print_stats(stats: dict[str, Any], out: TextIO) -> None:
+    out.write(f"transactions: {stats['transactions']}\n")
     out.write("by outcome:\n")
-    out.writelines(f"  {name:22} {n:>8}\n" for name, n in sorted(by_outcome.items()))
+    out.writelines(f"  {name:22} {n:>8}\n" for name, n in stats["by_outcome"].items())
     out.write("by reason:\n")
-    out.writelines(f"  {name:22} {n:>8}\n" for name, n in sorted(by_reason.items()))
+    out.writelines(f"  {name:22} {n:>8}\n" for name, n in stats["by_reason"].items())
     out.write("by outcome and reason:\n")
-    out.writelines(
-        f"  {o.value:13} {r.name:22} {n:>8}\n" for (o, r), n in sorted(counts.items(), key=str)
-    )
-    out.write(f"open intents: {len(journal.open_intents())}\n")
-    out.write(f"outbox unpublished: {journal.pending_count()}\n")
+    out.writelines(f"  {row['outcome']:13} {row['reason']:22} {row['count']:>8}\n"
+                   for row in stats["by_outcome_and_reason"])
+    out.write(f"open intents: {stats['open_intents']}\n")
+    out.write(f"outbox unpublished: {stats['outbox_unpublished']}\n")
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     with SqliteJournal(args.journal, create=False) as journal:
         if args.command == "list":
-            _print_entries(journal.entries(_selection(args)), out)
+            if args.json:
+                print_json([entry_to_dict(e) for e in journal.entries(_selection(args))], out)
+            else:
+                _print_entries(journal.entries(_selection(args)), out)
         elif args.command == "show":
             entry = journal.get(args.transaction_id)
             if entry is None:
@@ -201,20 +228,20 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
                 except OSError as exc:
                     raise JournalError(f"cannot write {args.output}: {exc}") from exc
         elif args.command == "open-intents":
-            _print_intents(journal.open_intents(), out)
+            if args.json:
+                print_json([record_to_dict(r) for r in journal.open_intents()], out)
+            else:
+                _print_intents(journal.open_intents(), out)
+        elif args.json:
+            print_json(_stats(journal), out)
         else:
-            _print_stats(journal, out)
+            _print_stats(_stats(journal), out)
     return 0
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Run the journal command; return the exit status (errors are one line on stderr)."""
     name = prog or "lane-engine journal"
-    try:
-        return run_command(name, lambda: _run(build_parser(name).parse_args(argv), sys.stdout),
-                           failures=(JournalError,))
-    except BrokenPipeError:
-        # The reader (e.g. `head`) went away: stop quietly, and keep Python from complaining
-        # again when it flushes stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    # A reader that goes away (`| head`) ends it quietly (cli_conventions.run_command).
+    return run_command(name, lambda: _run(build_parser(name).parse_args(argv), sys.stdout),
+                       failures=(JournalError,))

@@ -1,14 +1,14 @@
 """`lane-engine`: run a plaza of lanes, read its journal, show its status; make and check the
 data files a lane needs (fee tables, blacklists, policies).
 
-Errors are one line on stderr; exit status 0 ok, 1 runtime or data error, 2 bad arguments.
+Errors are one line on stderr; exit status 0 ok, 1 a negative answer or a failure, 2 bad usage
+(`cli_conventions`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,7 +16,16 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lane_engine.cli.args import Parser, UsageError, run_command
+from lane_engine.cli.args import (
+    EXIT_STATUS,
+    Parser,
+    UsageError,
+    add_commands,
+    add_json_flag,
+    add_version_flag,
+    print_json,
+    run_command,
+)
 from lane_engine.cli.blacklist import add_blacklist_parser, run_blacklist
 from lane_engine.cli.fees import add_fees_parser, run_fees
 from lane_engine.cli.top import add_top_parser, run_top
@@ -27,33 +36,33 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lane_engine")
 
-DESCRIPTION = """\
-commands:
-  run       run the lanes of a plaza (one process, one journal) until SIGINT/SIGTERM
-  journal   read the transaction journal (list, show, export, open-intents, stats);
-            see `lane-engine journal --help`
-  status    journal counts, open intents, outbox backlog and the last records
-  top       live view of a running plaza, from its metrics endpoint
-  fees      build, show and check fee tables (`paths.fee_table`)
-  blacklist convert, show, generate and update blacklists (`paths.blacklist`)
-  policy    check a policy file (`paths.policy`)
-
+DESCRIPTION = "The lane process of an ETC toll plaza, and the tools for its data files."
+EPILOG = f"""\
 examples:
-  lane-engine fees build --network examples/network.toml --version 2026.11 -o var/fees.etcfee
-  lane-engine blacklist synthetic --count 1000 --seed 1 --version 1 -o var/blacklist.bin
+  lane-engine fees build --network examples/network.toml --table-version 2026.11 \\
+      -o var/fees.etcfee
+  lane-engine blacklist synthetic --count 1000 --seed 1 --list-version 1 -o var/blacklist.bin
   lane-engine policy check examples/policy.toml
-  lane-engine run --config examples/lane.toml"""
+  lane-engine run --config examples/lane.toml
+  lane-engine top --config examples/lane.toml
+
+`lane-engine COMMAND --help` tells more of each.
+{EXIT_STATUS}"""
 
 __all__ = ["UsageError", "build_parser", "main"]
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
     """The parser of every command but `journal` (which has its own)."""
-    parser = Parser(prog=prog, description=DESCRIPTION)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser = Parser(prog=prog, description=DESCRIPTION, epilog=EPILOG)
+    add_version_flag(parser, prog)
+    commands = add_commands(parser)
     run = commands.add_parser(
-        "run", help="run the plaza", description="Run every lane of the configured plaza: "
-        "connect to the RSUs, journal, publish to the station; stop cleanly on SIGINT/SIGTERM.",
+        "run", help="run the lanes of a plaza until SIGINT/SIGTERM",
+        description="Run every lane of the configured plaza: connect to the RSUs, journal, "
+        "publish to the station; stop cleanly on SIGINT/SIGTERM.",
+        epilog="exit status: 0 stopped cleanly, 1 a failure (configuration, data, the journal; "
+               "logged), 2 bad usage",
     )
     run.add_argument("--config", type=Path, required=True, metavar="FILE",
                      help="plaza configuration (TOML, see examples/lane.toml)")
@@ -63,11 +72,12 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                           "what the lanes did, warning faults, error money or data at risk")
     run.add_argument("--log-format", default="text", choices=LOG_FORMATS,
                      help="text (default): key=value lines; json: one JSON object per line")
-    commands.add_parser("journal", help="read the journal (see `journal --help`)",
-                        add_help=False)
+    commands.add_parser("journal", add_help=False,
+                        help="read the journal: list, show, export, open-intents, stats")
     status = commands.add_parser(
-        "status", help="show the journal's status",
+        "status", help="journal counts, open intents, outbox backlog, last records",
         description="Journal counts by outcome, open intents, outbox backlog, last records.",
+        epilog=EXIT_STATUS,
     )
     status.add_argument("--config", type=Path, metavar="FILE",
                         help="take the journal path from this configuration")
@@ -75,22 +85,22 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                         help="journal database (default var/journal.sqlite3, or the config's)")
     status.add_argument("--last", type=int, default=5, metavar="N",
                         help="how many of the newest records to show (default 5)")
-    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_json_flag(status)
     add_top_parser(commands)
     add_fees_parser(commands)
     add_blacklist_parser(commands)
-    policy = commands.add_parser("policy", help="check a policy file",
-                                 description="commands:\n  check     load a policy file and "
-                                 "print its fields")
-    policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND",
-                                            required=True)
+    policy = commands.add_parser("policy", help="check a policy file (paths.policy)",
+                                 description="Check the pricing policy a lane loads.",
+                                 epilog=EXIT_STATUS)
+    policy_commands = add_commands(policy, dest="policy_command")
     check = policy_commands.add_parser(
-        "check", help="load a policy file and print its fields",
+        "check", help="load a policy file and print every field, defaults included",
         description="Load and validate a policy file (as the lane does at start-up) and print "
         "every field, defaults included; a fault is one line naming the file and the field.",
-        epilog="example:\n  lane-engine policy check examples/policy.toml",
+        epilog=f"example:\n  lane-engine policy check examples/policy.toml\n\n{EXIT_STATUS}",
     )
     check.add_argument("file", type=Path, metavar="FILE", help="policy file (TOML)")
+    add_json_flag(check, "the fields")
     return parser
 
 
@@ -117,7 +127,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "blacklist":
         return run_blacklist(args)
     if args.command == "policy":
-        return _policy_check(args.file)
+        return _policy_check(args.file, args.json)
     from lane_engine.files.config import load_config
 
     return _run(load_config(args.config), args.log_level, args.log_format)
@@ -135,20 +145,23 @@ def _status(args: argparse.Namespace) -> int:
         path = load_config(args.config).journal if args.config else DEFAULT_JOURNAL
     report = status_report(path, args.last)
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print_json(report.to_dict())
     else:
         sys.stdout.write(report.to_text())
     return 0
 
 
-def _policy_check(path: Path) -> int:
+def _policy_check(path: Path, as_json: bool) -> int:
     from lane_engine.files.policy import load_policy
 
     policy = load_policy(path)
+    fields = {field.name: getattr(policy, field.name) for field in dataclasses.fields(policy)}
+    if as_json:
+        print_json({"file": str(path), "ok": True, "policy": fields})
+        return 0
     print(f"{path}: ok")
-    for field in dataclasses.fields(policy):
-        value = getattr(policy, field.name)
-        print(f"  {field.name:<20} {value.name.lower() if isinstance(value, Enum) else value}")
+    for name, value in fields.items():
+        print(f"  {name:<20} {value.name.lower() if isinstance(value, Enum) else value}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """`rsu-sim`: run a scenario in virtual time, audit a run, or serve RSUs over TCP.
 
-Every error (bad scenario, bad arguments, unreadable run) is one line on stderr and exit 2.
+Exit status (`cli_conventions`): 0 ok, 1 an audit that is not clean or a failure (bad scenario,
+unreadable run: one line on stderr), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from cli_conventions import (
+    EXIT_STATUS,
+    HelpFormatter,
+    add_commands,
+    add_json_flag,
+    add_version_flag,
+    print_json,
+)
 from keys.errors import KeysError
 from lane_engine.aio.data import load_blacklist
 from lane_engine.cli.args import run_command
@@ -84,7 +93,7 @@ def choose_scenario(name: str | None, seed: int | None) -> Scenario:
     return scenario
 
 
-#: What a simulator command reports as one line on stderr, with exit status 2.
+#: What a simulator command reports as one line on stderr, with exit status 1.
 FAILURES = (SimError, LaneError, KeysError)
 
 
@@ -104,15 +113,16 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
     module is imported then, and only then)."""
     parser = argparse.ArgumentParser(
         prog="rsu-sim", description="Smart-RSU simulator for the ETC lane engine.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+        epilog=f"{EXAMPLES}\n{EXIT_STATUS}", formatter_class=HelpFormatter)
+    add_version_flag(parser)
+    commands = add_commands(parser)
 
     run = commands.add_parser(
         "run", help="simulate lanes in virtual time and print the summary",
         description="Run RSU emulators against lane-engine cores in virtual time (no sockets), "
                     "as fast as the CPU allows; write the journal, key set, final cards, "
                     "summary and scenario under --out.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES, formatter_class=HelpFormatter)
     run.add_argument("--scenario", metavar="FILE|NAME",
                      help="a scenario TOML file or a packaged scenario name (mixed, clean); "
                           "default: the built-in mixed scenario with every fault")
@@ -135,6 +145,7 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                      default=JournalMode.FILE.value,
                      help="journal to a durable file with group commit (default) or in memory, "
                           "copied to the file at the end (faster)")
+    add_json_flag(run, "the summary (and, sharded, the merged audit)")
     add_scale_arguments(run, positive_int)
 
     check = commands.add_parser(
@@ -153,6 +164,7 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                          help="this project's lane journal (default for a run: DIR's own)")
     records.add_argument("--records", type=Path, metavar="FILE",
                          help="any lane's records as JSON Lines (see the README)")
+    add_json_flag(check, "the report: clean, problems, counts")
 
     replayed = commands.add_parser(
         "replay", help="feed a captured frame log to a lane, RSU side, and compare its answers",
@@ -232,8 +244,11 @@ def _run(args: argparse.Namespace) -> int:
                                       progress)
         finally:
             progress.finish()
-    print(format_table(result.summary))
-    print(f"outputs in {args.out}")
+    if args.json:
+        print_json({"summary": result.summary.to_dict(), "outputs": str(args.out)})
+    else:
+        print(format_table(result.summary))
+        print(f"outputs in {args.out}")
     return 0
 
 
@@ -258,7 +273,11 @@ def _audit(args: argparse.Namespace) -> int:
         run = load_run(args.dir)
         journal = _lane_records(args)
         report = audit(run.journal if journal is None else journal, run.cards, run.key_set)
-    print(report.render())
+    if args.json:
+        print_json({"clean": report.clean, "problems": report.problems,
+                    "counts": report.counts})
+    else:
+        print(report.render())
     return 0 if report.clean else 1
 
 
@@ -293,8 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"run": _run, "audit": _audit, "serve": _serve, "conformance": _conformance,
                 "replay": run_replay}
     try:
-        return run_command("rsu-sim", lambda: handlers[args.command](args), failures=FAILURES,
-                           failure_status=2)
+        return run_command("rsu-sim", lambda: handlers[args.command](args), failures=FAILURES)
     except KeyboardInterrupt:
         print("rsu-sim: interrupted", file=sys.stderr)
         return 130

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cli_conventions import print_json
 from rsu_sim.harness import JournalMode, ProgressBar, format_table
 from rsu_sim.model.scenario import Scenario
 from rsu_sim.results.audit import AuditReport, audit
@@ -53,6 +54,12 @@ def run_sharded_command(args: argparse.Namespace, scenario: Scenario) -> int:
                           journal_mode=JournalMode(args.journal), progress=progress)
     finally:
         progress.finish()
+    if args.json:
+        print_json({"summary": run.summary.to_dict(), "shards": len(run.shards),
+                    "where": run.where, "clean": run.audit.clean,
+                    "problems": run.audit.problems, "counts": run.audit.counts,
+                    "outputs": str(args.out)})
+        return 0 if run.audit.clean else 1
     speed = run.summary.speed
     print(format_table(run.summary))
     print(f"shards: {len(run.shards)} of up to {args.shard_vehicles:,} passes on {run.where}; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -56,9 +57,14 @@ def test_show_counts_reasons_and_finds_a_listed_card(
 
 
 def test_show_does_not_find_an_unlisted_card(small_list: Path) -> None:
+    """A negative answer is exit status 1, so a script can ask `if lane-engine blacklist ...`."""
     done = lane_engine("blacklist", "show", str(small_list), "--card", UNLISTED)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1 and done.stderr == ""
     assert done.stdout.splitlines()[-1] == f"card {UNLISTED}: not listed"
+    as_json = lane_engine("blacklist", "show", str(small_list), "--card", UNLISTED, "--json")
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["card"] == {"number": UNLISTED, "listed": False,
+                                                  "reason": None}
 
 
 def test_a_malformed_card_number_is_bad_usage(
@@ -72,7 +78,7 @@ def test_synthetic_lists_are_reproducible_and_convert_both_ways(tmp_path: Path) 
     first, second = tmp_path / "a.bin", tmp_path / "b.bin"
     for path in (first, second):
         done = lane_engine("blacklist", "synthetic", "--count", "5000", "--seed", "3",
-                           "--version", "12", "-o", str(path))
+                           "--list-version", "12", "-o", str(path))
         assert done.returncode == 0, done.stderr
     assert first.read_bytes() == second.read_bytes()
     listed = load_binary(first)

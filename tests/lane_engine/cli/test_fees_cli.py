@@ -3,6 +3,7 @@ synthetic; in-process through `main(argv)` and as a subprocess."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from protocols.records import VehicleClass
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "network.toml"
-BUILT_AT = "2026-11-01T00:00:00Z"
+BUILT_AT = "2026-11-01T08:00:00+08:00"
 
 # Fees worked out by hand from examples/network.toml: a section costs length x rate / 1000,
 # rounded half up to the fen; a trip pays its cheapest route's sections.
@@ -45,7 +46,7 @@ def lane_engine(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def example_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("fees") / "fees.etcfee"
-    assert main(["fees", "build", "--network", str(EXAMPLE), "--version", "2026.11",
+    assert main(["fees", "build", "--network", str(EXAMPLE), "--table-version", "2026.11",
                  "--built-at", BUILT_AT, "-o", str(path)]) == 0
     return path
 
@@ -66,7 +67,7 @@ def test_build_prices_the_example_as_worked_out_by_hand(example_table: Path) -> 
 
 def test_build_reports_what_it_built(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "fees.etcfee"
-    assert main(["fees", "build", "--network", str(EXAMPLE), "--version", "v1",
+    assert main(["fees", "build", "--network", str(EXAMPLE), "--table-version", "v1",
                  "-o", str(out)]) == 0
     text = capsys.readouterr().out
     assert "5 stations, 16 classes, 8 sections" in text
@@ -141,13 +142,13 @@ def test_synthetic_then_show_and_rebuild_from_its_network_file(
 ) -> None:
     table, network = tmp_path / "syn.etcfee", tmp_path / "syn.toml"
     assert main(["fees", "synthetic", "--stations", "30", "--seed", "5", "--networks",
-                 "3701,3702", "--network-out", str(network), "--version", "s1",
+                 "3701,3702", "--network-out", str(network), "--table-version", "s1",
                  "--built-at", BUILT_AT, "-o", str(table)]) == 0
     assert main(["fees", "show", str(table)]) == 0
     text = capsys.readouterr().out
     assert "stations    30 (" in text and "3703" not in text
     rebuilt = tmp_path / "rebuilt.etcfee"
-    assert main(["fees", "build", "--network", str(network), "--version", "s1",
+    assert main(["fees", "build", "--network", str(network), "--table-version", "s1",
                  "--built-at", BUILT_AT, "-o", str(rebuilt)]) == 0
     assert rebuilt.read_bytes() == table.read_bytes()
 
@@ -156,7 +157,7 @@ def test_a_network_with_an_unreachable_station_is_refused(tmp_path: Path) -> Non
     island = tmp_path / "island.toml"
     island.write_text(EXAMPLE.read_text(encoding="utf-8")
                       + '\n[[stations]]\nnode = 50\nnetwork = "3701"\nid = 999\nname = "x"\n')
-    done = lane_engine("fees", "build", "--network", str(island), "--version", "v",
+    done = lane_engine("fees", "build", "--network", str(island), "--table-version", "v",
                        "-o", str(tmp_path / "t.etcfee"))
     assert done.returncode == 1 and "no route" in done.stderr
     assert not (tmp_path / "t.etcfee").exists()
@@ -166,8 +167,8 @@ def test_a_network_with_an_unreachable_station_is_refused(tmp_path: Path) -> Non
     ["fees", "show", "t.etcfee", "--entry", "3701/101"],
     ["fees", "show", "t.etcfee", "--exit", "3701-120"],
     ["fees", "show", "t.etcfee", "--exit", "3701/120", "--class", "bus"],
-    ["fees", "synthetic", "--stations", "0", "--version", "v", "-o", "t"],
-    ["fees", "synthetic", "--stations", "3", "--networks", "37,3702", "--version", "v",
+    ["fees", "synthetic", "--stations", "0", "--table-version", "v", "-o", "t"],
+    ["fees", "synthetic", "--stations", "3", "--networks", "37,3702", "--table-version", "v",
      "-o", "t"],
     ["fees", "build", "--network", "n.toml", "-o", "t"],
     ["fees"],
@@ -186,3 +187,18 @@ def test_every_fees_command_has_help_with_an_example(command: list[str]) -> None
     done = lane_engine(*command, "--help")
     assert done.returncode == 0
     assert "example" in done.stdout and "lane-engine fees" in done.stdout
+
+
+def test_show_and_check_report_in_json(example_table: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fees", "show", str(example_table), "--exit", "3701/120",
+                 "--entry", "3702/201", "--class", "truck_6", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["header"]["version"] == "2026.11" and shown["header"]["built_at"] == BUILT_AT
+    assert shown["trip"] == {"entry": "3702/201", "exit": "3701/120", "fen": {"TRUCK_6": 10941}}
+    assert main(["fees", "show", str(example_table), "--exit", "3701/120", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["exit_fees"]
+    assert summary["exit"] == "3701/120" and len(summary["fen"]) == 16
+    assert main(["fees", "check", str(example_table), "--network", str(EXAMPLE), "--json"]) == 0
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["ok"] and checked["network"] == str(EXAMPLE)

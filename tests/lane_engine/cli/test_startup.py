@@ -50,5 +50,5 @@ def test_journal_and_status_on_a_journal_do_not_import_numba(journal: Path) -> N
 
 
 def test_a_fees_command_that_builds_a_table_does_import_numba(tmp_path: Path) -> None:
-    assert "numba" in _heavy_modules("fees", "synthetic", "--stations", "4", "--version", "t",
+    assert "numba" in _heavy_modules("fees", "synthetic", "--stations", "4", "--table-version", "t",
                                      "-o", str(tmp_path / "t.etcfee"))
