@@ -84,6 +84,18 @@ def fault_rate(text: str) -> tuple[str, float]:
     return name.strip(), rate
 
 
+def fault_argument(text: str) -> str:
+    """`--fault NAME=RATE` checked as the command line is parsed, so that a bad one is bad
+    usage (exit status 2); the text is kept for `fault_overrides`."""
+    import argparse
+
+    try:
+        fault_rate(text)
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("<command line>: ")) from None
+    return text
+
+
 def fault_overrides(items: list[str] | None, none: bool = False) -> dict[str, float]:
     """The fault rates a command line sets: every rate 0 with `none` (`--no-faults`), then each
     `NAME=RATE` (`--fault`, repeatable) in order."""

@@ -18,6 +18,7 @@ from typing import TextIO
 from cli_conventions import (
     EXIT_STATUS,
     HelpFormatter,
+    Parser,
     add_commands,
     add_json_flag,
     add_version_flag,
@@ -56,7 +57,12 @@ from rsu_sim.results.audit import audit
 from rsu_sim.results.files import DEFAULT_DIR, load_run
 from rsu_sim.results.lane_records import load_journal, load_records
 from rsu_sim.results.served import is_served, load_served
-from rsu_sim.scenario_file import fault_overrides, load_packaged_scenario, load_scenario
+from rsu_sim.scenario_file import (
+    fault_argument,
+    fault_overrides,
+    load_packaged_scenario,
+    load_scenario,
+)
 from rsu_sim.server.frame_log import NO_CONNECTION, Direction, frame_line, note_line
 from rsu_sim.world.opening import world_scenario
 
@@ -111,7 +117,7 @@ def positive_int(text: str) -> int:
 def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
     """The argument parser of `rsu-sim`; the server's options are added only `with_serve` (its
     module is imported then, and only then)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="rsu-sim", description="Smart-RSU simulator for the ETC lane engine.",
         epilog=f"{EXAMPLES}\n{EXIT_STATUS}", formatter_class=HelpFormatter)
     add_version_flag(parser)
@@ -126,7 +132,7 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--scenario", metavar="FILE|NAME",
                      help="a scenario TOML file or a packaged scenario name (mixed, clean); "
                           "default: the built-in mixed scenario with every fault")
-    run.add_argument("--fault", action="append", metavar="NAME=RATE",
+    run.add_argument("--fault", action="append", metavar="NAME=RATE", type=fault_argument,
                      help="set the rate of one fault, e.g. radio_fade=0.05 (repeatable; the "
                           "names are the scenario's [faults] keys)")
     run.add_argument("--no-faults", action="store_true",
@@ -308,11 +314,16 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `rsu-sim`."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(with_serve="serve" in argv).parse_args(argv)
     handlers = {"run": _run, "audit": _audit, "serve": _serve, "conformance": _conformance,
                 "replay": run_replay}
+
+    def command() -> int:
+        args = build_parser(with_serve="serve" in argv).parse_args(argv)
+        return handlers[args.command](args)
+
     try:
-        return run_command("rsu-sim", lambda: handlers[args.command](args), failures=FAILURES)
+        # Bad usage is one line and status 2, as every failure is one line (status 1).
+        return run_command("rsu-sim", command, failures=FAILURES)
     except KeyboardInterrupt:
         print("rsu-sim: interrupted", file=sys.stderr)
         return 130

@@ -34,7 +34,7 @@ from rsu_sim.cli.conformance import (
 )
 from rsu_sim.errors import OutputError, WorldError
 from rsu_sim.harness.setup import build_blacklist
-from rsu_sim.scenario_file import fault_overrides, scenario_source
+from rsu_sim.scenario_file import fault_argument, fault_overrides, scenario_source
 from rsu_sim.server.frame_log import ServeSummary
 from rsu_sim.server.server import DEFAULT_PORT, StartTraffic, serve
 from rsu_sim.world.durable import DurableWorld
@@ -88,7 +88,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         default=StartTraffic.ALL.value,
                         help="start the vehicles once all lanes / the first lane sent C0, or "
                              "now (default: all)")
-    parser.add_argument("--fault", action="append", metavar="NAME=RATE",
+    parser.add_argument("--fault", action="append", metavar="NAME=RATE", type=fault_argument,
                         help="a new world's rate of one fault, e.g. radio_fade=0.05 (repeatable; "
                              "the names are the scenario's [faults] keys)")
     parser.add_argument("--no-faults", action="store_true",
