@@ -13,10 +13,11 @@ Values are kept short: floats to three decimals, bytes as hex, enums by name, `N
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any, TextIO
 
@@ -29,6 +30,7 @@ __all__ = [
     "configure_logging",
     "event_fields",
     "log_event",
+    "logging_configured",
 ]
 
 #: The names `--log-format` takes.
@@ -131,3 +133,20 @@ def configure_logging(level: str = "info", log_format: str = "text",
     root.addHandler(handler)
     root.setLevel(level.upper())
     return handler
+
+
+@contextlib.contextmanager
+def logging_configured(level: str = "info", log_format: str = "text",
+                       stream: TextIO | None = None) -> Iterator[logging.Handler]:
+    """`configure_logging` for the time of a `with` block; the root logger's handlers and level
+    are put back afterwards (a command run in-process leaves the caller's logging alone)."""
+    root = logging.getLogger()
+    handlers, previous = list(root.handlers), root.level
+    try:
+        yield configure_logging(level, log_format, stream)
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(previous)

@@ -70,6 +70,8 @@ CENTRE_USES_OF_THE_LANE = {
     # clearing: the record's schema, and the fee tables and policy it prices records against
     "lane_engine.core.outcomes", "lane_engine.core.policy", "lane_engine.fees.table",
     "lane_engine.fees.table_file", "lane_engine.files.policy",
+    # the one log format of every tool
+    "lane_engine.logfmt",
 }
 
 

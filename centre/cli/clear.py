@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
+import logging
 import signal
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,10 +30,12 @@ from centre.errors import CentreConfigError
 from centre.link.mqtt import DEFAULT_SESSION_EXPIRY_S, BrokerSettings, Delivery
 from centre.store.store import Store
 from keys.keyset_file import load_key_set
-from lane_engine.cli.args import UsageError, positive_int
+from lane_engine.cli.args import EXIT_STATUS, UsageError, add_json_flag, positive_int, print_json
 from lane_engine.fees.table_file import load_fee_table
 from lane_engine.files.policy import load_policy
+from lane_engine.logfmt import LOG_FORMATS, log_event, logging_configured
 
+_log = logging.getLogger("centre.clearing")
 NAME = "clear"
 DEFAULT_STORE = "var/centre.sqlite3"
 HELP = """\
@@ -80,7 +81,7 @@ def _seconds(text: str) -> float:
 
 def add_parser(commands: Any) -> None:
     clear = commands.add_parser(NAME, help="clear lane transactions (broker, journal files)",
-                                description=HELP)
+                                description=HELP, epilog=EXIT_STATUS)
     clear.add_argument("--store", default=DEFAULT_STORE, metavar="URL",
                        help=f"the centre's database: a SQLite path or postgresql://… "
                             f"(default {DEFAULT_STORE})")
@@ -121,7 +122,10 @@ def add_parser(commands: Any) -> None:
     mqtt.add_argument("--idle-exit", type=_seconds, metavar="S",
                       help="stop after S seconds without a message")
     clear.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    clear.add_argument("--json", action="store_true", help="print the result as JSON")
+    clear.add_argument("--log-format", default="text", choices=LOG_FORMATS,
+                       help="progress and broker lines on stderr: text (default) key=value, "
+                            "json one object a line")
+    add_json_flag(clear, "the result")
 
 
 def _password(path: Path | None) -> str | None:
@@ -176,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         "wall_s": round(time.monotonic() - started, 3),
     }
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print_json(result)
     else:
         for name, count in sorted(result["taken"].items()):  # type: ignore[union-attr]
             print(f"{name:<28} {count:>9,}")
@@ -204,16 +208,17 @@ async def _consume(clearer: Clearer, args: argparse.Namespace) -> ConsumerStats:
     def progress(deliveries: Sequence[Delivery], report: BatchReport,
                  stats: ConsumerStats) -> None:
         now = time.monotonic()
-        if not args.quiet and now - last[0] >= 5.0:
+        if now - last[0] >= 5.0:
             last[0] = now
             rate = stats.messages / stats.committed_s if stats.committed_s else 0.0
-            print(f"event=clearing messages={stats.messages} batches={stats.batches} "
-                  f"durable_per_s={rate:.0f} findings={len(stats.report.findings)}",
-                  file=sys.stderr, flush=True)
+            log_event(_log, logging.INFO, "clearing", messages=stats.messages,
+                      batches=stats.batches, durable_per_s=round(rate),
+                      findings=len(stats.report.findings))
 
     def session(state: str, detail: str) -> None:
-        if not args.quiet:
-            print(f"event=broker state={state} client_id={args.client_id} detail=\"{detail}\"",
-                  file=sys.stderr, flush=True)
+        level = logging.WARNING if state == "lost" else logging.INFO
+        log_event(_log, level, "broker", state=state, client_id=args.client_id, detail=detail)
 
-    return await consume(clearer, settings, options, stop, progress, session)
+    # Progress and the broker session in the one log format of every tool of the project.
+    with logging_configured("warning" if args.quiet else "info", args.log_format):
+        return await consume(clearer, settings, options, stop, progress, session)

@@ -1,8 +1,9 @@
 """`etc-centre`: the provincial centre's command line.
 
-Every command takes `--json` (a JSON object on stdout instead of text); errors are one line on
-stderr; exit status 0 done (a reconciliation: clean), 1 a runtime or data error (a
-reconciliation: differences found), 2 bad arguments.
+It follows the conventions of every tool of the project (`cli_conventions`): `--version`,
+`--json` on every command (a JSON object on stdout instead of text), errors in one line on
+stderr, exit status 0 done (a reconciliation: clean), 1 a negative answer (a reconciliation:
+differences found) or a failure (runtime, data), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -11,31 +12,37 @@ import argparse
 from collections.abc import Sequence
 from types import ModuleType
 
-from centre import __version__
 from centre.cli import clear, reconcile
 from centre.errors import CentreError
 from keys.errors import KeysError
-from lane_engine.cli.args import Parser, run_command
+from lane_engine.cli.args import (
+    EXIT_STATUS,
+    Parser,
+    add_commands,
+    add_version_flag,
+    run_command,
+)
 from lane_engine.errors import LaneError
 
 #: The command groups, each a module with `NAME`, `add_parser(commands)` and `run(args)`.
 COMMANDS: tuple[ModuleType, ...] = (clear, reconcile)
 
-EPILOG = """\
+EPILOG = f"""\
 examples:
   etc-centre clear --broker 127.0.0.1:1883 --keys var/keys.toml --fees var/fees.etcfee \\
       --policy examples/policy.toml
   etc-centre clear --journal lane-3701-120.jsonl --keys var/keys.toml --fees var/fees.etcfee \\
       --policy examples/policy.toml
   etc-centre reconcile --day 2026-11-27 --out var/reconcile
-"""
+
+{EXIT_STATUS}"""
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = Parser(prog=prog, description="The provincial centre: clearing and reconciliation "
                     "of the lanes' transactions.", epilog=EPILOG)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_version_flag(parser, prog)
+    commands = add_commands(parser)
     for group in COMMANDS:
         group.add_parser(commands)
     return parser

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from centre.cli.clear import DEFAULT_STORE
 from centre.reconcile.day import reconcile_day
 from centre.reconcile.report import to_dict, write_report
 from centre.store.store import Store
+from lane_engine.cli.args import add_json_flag, print_json
 
 NAME = "reconcile"
 DEFAULT_OUT = Path("var/reconcile")
@@ -30,6 +30,8 @@ examples:
   etc-centre reconcile --day 2026-11-27
   etc-centre reconcile --day 2026-11-27 --store postgresql://centre@db/centre --json
 """
+_STATUS = ("exit status: 0 the day is clean, 1 differences found or a failure (one line on "
+           "stderr), 2 bad usage")
 
 
 def _day(text: str) -> dt.date:
@@ -41,14 +43,14 @@ def _day(text: str) -> dt.date:
 
 def add_parser(commands: Any) -> None:
     reconcile = commands.add_parser(NAME, help="reconcile one day (账账, 账表, 账实)",
-                                    description=HELP)
+                                    description=HELP, epilog=_STATUS)
     reconcile.add_argument("--day", type=_day, required=True, metavar="YYYY-MM-DD")
     reconcile.add_argument("--store", default=DEFAULT_STORE, metavar="URL",
                            help=f"the centre's database (default {DEFAULT_STORE})")
     reconcile.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
                            help=f"where the report goes (default {DEFAULT_OUT})")
     reconcile.add_argument("--no-chart", action="store_true", help="no PNG")
-    reconcile.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json_flag(reconcile)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,8 +61,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     paths = write_report(result, args.out, chart=not args.no_chart)
     if args.json:
-        print(json.dumps({**to_dict(result), "files": [str(p) for p in paths]},
-                         ensure_ascii=False, indent=2))
+        print_json({**to_dict(result), "files": [str(p) for p in paths]})
     else:
         for difference in result.differences:
             print(f"DIFFERENCE {difference.check} {difference.subject}: {difference.detail}")

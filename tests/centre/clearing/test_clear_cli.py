@@ -84,8 +84,11 @@ def test_clear_from_the_broker_until_idle(inputs: list[str], mqtt_broker: Broker
     settings = BrokerSettings(mqtt_broker.host, mqtt_broker.port)
     address = f"{mqtt_broker.host}:{mqtt_broker.port}"
     assert main(["clear", *inputs, "--broker", address, "--client-id", "c1", "--idle-exit",
-                 "0.3", "--quiet"]) == 0  # makes the session
-    capsys.readouterr()
+                 "0.3", "--log-format", "json"]) == 0  # makes the session
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert {"level": "info", "event": "broker", "state": "subscribed", "client_id": "c1",
+            "detail": address}.items() <= logged[0].items()
+    assert logged[0]["at"].endswith("+08:00")
     records = [entry(B1, n, T0 + dt.timedelta(hours=n), serial=n) for n in range(6)]
     asyncio.run(publish(settings, [(f"etc/3701/{r.lane_station}/1/transactions", message(r, n))
                                    for n, r in enumerate(records)], client_id="plaza"))
