@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint venv broker postgres clean
+.PHONY: test demo bench fuzz lint venv broker postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/ --benchmark-only -q -p no:cacheprovider \
 	  --benchmark-max-time=0.3 --benchmark-json=$(BENCH_OUT)/raw.json
 	$(BIN)/python -m benchmarks.report $(BENCH_OUT)/raw.json --out $(BENCH_OUT) $(if $(SAVE),--save)
+
+# The mutation campaign over the golden frames: `make fuzz SECONDS=600 SEED=7`.
+SECONDS ?= 60
+SEED ?= 1
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.protocols.campaign --seconds $(SECONDS) --seed $(SEED)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -132,9 +132,17 @@ def test_v3_bad_crc_restarts_after_its_stx_so_a_swallowed_frame_survives() -> No
     # A corrupted header claims a LEN that covers the good frame behind it.
     bad = b"\xff\xff\x00\x01\x00\x00\x00\x0c" + b"\xc4\x01"
     items = run(EnvelopeKind.V3, [bad + good])
-    assert [type(item) for item in items] == [Rejected, V3Packet]
-    assert items[0].reason is RejectReason.BAD_CHECKSUM  # type: ignore[union-attr]
-    assert items[1] == V3Packet(0x02, b"\xcf\x00")
+    assert items[0] == Rejected(RejectReason.TRUNCATED, bad, 0,
+                                "LEN 12: a valid frame starts inside it")
+    assert items[1:] == [V3Packet(0x02, b"\xcf\x00")]
+
+
+def test_v3_bad_crc_frame_is_refused_for_its_checksum() -> None:
+    good = encode_v3(0x02, b"\xcf\x00")
+    bad = good[:-1] + bytes([good[-1] ^ 1])
+    items = run(EnvelopeKind.V3, [bad + good])
+    assert items == [Rejected(RejectReason.BAD_CHECKSUM, bad, 0, "CRC-16/X-25 mismatch (LEN 2)"),
+                     V3Packet(0x02, b"\xcf\x00")]
 
 
 def test_v3_good_frame_after_a_truncated_one_is_found_at_close() -> None:
@@ -238,3 +246,78 @@ def test_mutated_golden_frames_raise_only_protocol_errors(
     if packet is not None:
         list(with_frames([packet]))
     list(with_frames(run(kind, [bytes(raw)])))
+
+
+# ---------------------------------------------------------------- neighbours of damaged frames
+
+
+def _every_split(kind: EnvelopeKind, raw: bytes) -> list[StreamItem]:
+    """The items of `raw`, after checking that every split into two reads gives the same."""
+    whole = run(kind, [raw])
+    for cut in range(len(raw) + 1):
+        assert run(kind, [raw[:cut], raw[cut:]]) == whole, cut
+    return whole
+
+
+def test_v3_frame_that_lost_its_last_byte_does_not_take_the_next_frame() -> None:
+    # The first CF lost its last CRC byte, BA FF: the FF it borrows is the next frame's STX.
+    # Both frames come out (the first one's CRC passes with the borrowed byte, so its DATA is
+    # right); the decoder on main lost the second CF.
+    raw = bytes.fromhex("ffff001000000002cf43ba" "ffff002000000002cf001c2a")
+    assert _every_split(EnvelopeKind.V3, raw) == [V3Packet(0x10, b"\xcf\x43"),
+                                                  V3Packet(0x20, b"\xcf\x00")]
+
+
+def test_v3_frame_that_lost_its_first_byte_borrows_it_from_a_frame_ending_in_ff() -> None:
+    first = encode_v3(0x01, b"\xb1\x00\x01\x72")
+    assert first[-1] == 0xFF  # its CRC ends in FF
+    second = encode_v3(0x02, b"\xb1\x00")
+    raw = first + second[1:]  # the second lost its first STX byte
+    assert _every_split(EnvelopeKind.V3, raw) == [V3Packet(0x01, b"\xb1\x00\x01\x72"),
+                                                  V3Packet(0x02, b"\xb1\x00")]
+
+
+def test_legacy_frame_that_lost_its_etx_does_not_take_the_next_frame() -> None:
+    # The B1 after a C4 without its ETX was always lost on main; now the C4's "ETX" is also
+    # the first byte of the B1's STX, and both come out.
+    raw = bytes.fromhex("ffff98c4015d" "ffff89b100000038ff")
+    assert _every_split(EnvelopeKind.BCC, raw) == [BccPacket(0x98, b"\xc4\x01"),
+                                                   BccPacket(0x89, b"\xb1\x00\x00\x00")]
+
+
+def test_v3_valid_frame_inside_a_truncated_one_is_not_held_back() -> None:
+    # A header claiming 4096 bytes does not delay the good frame behind it until 4 KiB arrive.
+    good = encode_v3(0x03, b"\xcf\x00")
+    decoder = StreamDecoder(EnvelopeKind.V3)
+    items = decoder.feed(b"\xff\xff\x00\x01\x00\x00\x10\x00" + good)
+    assert packets(items) == [V3Packet(0x03, b"\xcf\x00")]
+    assert items[0] == Rejected(RejectReason.TRUNCATED, b"\xff\xff\x00\x01\x00\x00\x10\x00", 0,
+                                "LEN 4096: a valid frame starts inside it")
+
+
+def test_v3_good_frame_ending_the_read_is_not_held_back_for_its_last_ff() -> None:
+    frame = encode_v3(0x01, b"\xb1\x00\x01\x72")  # CRC ends in FF: a next STX may start there
+    decoder = StreamDecoder(EnvelopeKind.V3)
+    assert decoder.feed(frame) == [V3Packet(0x01, b"\xb1\x00\x01\x72")]
+
+
+def test_refused_frame_alone_is_reported_once_its_span_is_read() -> None:
+    good = encode_v3(0x02, b"\xcf\x00")
+    bad = good[:-1] + bytes([good[-1] ^ 1])
+    decoder = StreamDecoder(EnvelopeKind.V3)
+    assert decoder.feed(bad) == [Rejected(RejectReason.BAD_CHECKSUM, bad, 0,
+                                          "CRC-16/X-25 mismatch (LEN 2)")]
+
+
+@pytest.mark.parametrize("kind", list(EnvelopeKind))
+def test_a_flood_of_refused_frames_costs_a_bounded_number_of_items(kind: EnvelopeKind) -> None:
+    # 10,000 short refused frames back to back: eight items of their own, then one run cut
+    # into pieces of max_length + 10 bytes.
+    bad = (b"\xff\xff\x00\x01\x00\x00\x00\x00\x12\x34" if kind is EnvelopeKind.V3
+           else b"\xff\xff\x08\xb1\x00\x00\xff")
+    flood = bad * 10_000
+    items = run(kind, [flood[i : i + 4096] for i in range(0, len(flood), 4096)])
+    assert all(isinstance(item, Rejected) for item in items)
+    assert b"".join(item.raw for item in items) == flood  # type: ignore[union-attr]
+    assert len(items) <= 8 + len(flood) // 4106 + 1
+    assert items[0].raw == bad  # type: ignore[union-attr]
