@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from cli_conventions import EXIT_STATUS, HelpFormatter, add_commands, add_version_flag
@@ -81,16 +81,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def split_capture_line(line: str) -> tuple[str, str] | None:
-    """(prefix, frame hex) of one capture line, or None for a blank or comment line."""
+    """(prefix, frame hex) of one capture line, or None for a blank or comment line.
+
+    The frame starts at the first token beginning with ``ff`` from which the rest of the line is
+    hex and begins with ``ffff``; found in one pass from the end, so a long line costs time
+    linear in its length.
+    """
     text = line.split("#", 1)[0].strip()
     if not text:
         return None
     tokens = text.split()
-    for i, token in enumerate(tokens):
-        if token.lower().startswith("ff"):
-            candidate = "".join(tokens[i:])
-            if candidate.lower().startswith("ffff") and _is_hex(candidate):
-                return " ".join(tokens[:i]), candidate
+    start = None
+    odd = False  # the digits of tokens[i:] are odd in number
+    rest_head = ""  # the first digits of tokens[i:]
+    for i in range(len(tokens) - 1, -1, -1):
+        token = tokens[i]
+        if _HEX_DIGITS.fullmatch(token) is None:
+            break  # no frame can start at or before a token that is not hex
+        odd ^= len(token) % 2 == 1
+        rest_head = (token + rest_head)[:4]
+        if not odd and rest_head.lower() == "ffff" and token[:2].lower() == "ff":
+            start = i
+    if start is not None:
+        return " ".join(tokens[:start]), "".join(tokens[start:])
     return "", "".join(tokens)  # no frame found: let the decoder name the problem
 
 
@@ -123,8 +136,29 @@ def _is_iso_time(text: str) -> bool:
     return True
 
 
+_HEX_DIGITS = re.compile(r"[0-9A-Fa-f]+")
+
+
 def _is_hex(text: str) -> bool:
     return bool(re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", text))
+
+
+class UnreadableCapture(Exception):
+    """The capture file is not text: the one line says where."""
+
+
+def capture_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a capture file's lines; bytes that are not UTF-8 raise
+    UnreadableCapture naming the line, column and file offset."""
+    offset = 0
+    for number, raw in enumerate(lines, start=1):
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableCapture(
+                f"{name} line {number}, column {exc.start + 1} (byte {offset + exc.start}): "
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
+        offset += len(raw)
 
 
 def _sources(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
@@ -134,9 +168,9 @@ def _sources(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
     if args.file is None:
         return
     name = "stdin" if args.file == "-" else args.file
-    stream = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
     with stream:
-        for number, line in enumerate(stream, start=1):
+        for number, line in capture_lines(stream, name):
             split = split_capture_line(line)
             if split is not None:
                 yield f"{name} line {number}", *split
@@ -232,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if failed else 0
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except UnreadableCapture as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 1 if failed else 0
 
