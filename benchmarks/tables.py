@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks import decoding_report
 from benchmarks.judge import Run
 
 Table = tuple[str, list[str], list[list[str]]]
@@ -14,7 +15,8 @@ TCP_SIMULATED = "test_tcp_32_lanes_simulated_rsus"
 #: Benchmarks the suite tables show (by name prefix, or "blacklist" in the full name).
 KNOWN_PREFIXES = ("test_decode", "test_encode", "test_crc16_x25", "test_crypto",
                   "test_fee_lookup_scalar", "test_batch_pricing", "test_fee_table_build",
-                  "test_transaction[", "test_group_commit_32_lanes", "test_tcp_32_lanes")
+                  "test_transaction[", "test_group_commit_32_lanes", "test_tcp_32_lanes",
+                  *decoding_report.PREFIXES)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -148,7 +150,7 @@ def suite_tables(run: Run) -> list[Table]:
                    ["RSUs", "tps", "decisions / window", "lane process CPU µs per txn",
                     "B4 → C6 p50 ms", "p99 ms", "max ms", "disk fsync p50 / p99 ms",
                     "RSU side B4 sent → C6 read p50 / p99 ms"], rows))
-    return tables
+    return tables + decoding_report.tables(run)
 
 
 def _known(bench: dict[str, Any]) -> bool:
