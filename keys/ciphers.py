@@ -112,12 +112,20 @@ class _KeyCiphers:
 #: cache starts over when full (our decision: 4096 keys, a few MiB of OpenSSL contexts).
 _SHARED_LIMIT = 4096
 _shared = threading.local()
+#: The thread that imported this module (the main thread) keeps its cache in a plain dict:
+#: a thread-local lookup for every new key costs more than its dict lookup.
+_FIRST_THREAD = threading.get_ident()
+_first_thread_cache: dict[tuple[Algorithm, bytes], _KeyCiphers] = {}
 
 
 def _shared_ciphers(algorithm: Algorithm, material: bytes) -> _KeyCiphers:
-    cache: dict[tuple[Algorithm, bytes], _KeyCiphers] | None = getattr(_shared, "cache", None)
-    if cache is None:
-        cache = _shared.cache = {}
+    cache: dict[tuple[Algorithm, bytes], _KeyCiphers] | None
+    if threading.get_ident() == _FIRST_THREAD:
+        cache = _first_thread_cache
+    else:
+        cache = getattr(_shared, "cache", None)
+        if cache is None:
+            cache = _shared.cache = {}
     ident = (algorithm, material)
     found = cache.get(ident)
     if found is None:

@@ -169,7 +169,11 @@ class SeqCounter:
 
     def next(self) -> SeqCounter:
         """The counter for the following frame."""
-        return SeqCounter(self.side, self.x % 9 + 1)
+        return _FOLLOWING[self.side][self.x]
+
+
+#: Each counter's successor, made once (a counter moves on with every frame sent).
+_FOLLOWING = {side: {x: SeqCounter(side, x % 9 + 1) for x in range(1, 10)} for side in Side}
 
 
 def seq_side(seq: int) -> Side | None:
