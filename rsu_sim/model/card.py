@@ -152,7 +152,7 @@ class Card:
         keys: tuple[Algorithm, SecretKey, SecretKey] | None,
         key_version: int = 1,
         locked: bool = False,
-        load_key: SecretKey | None = None,
+        load_key: SecretKey | Callable[[], SecretKey | None] | None = None,
         online_serial: int = 0,
     ) -> None:
         self.issuer_info = issuer_info
@@ -166,6 +166,7 @@ class Card:
         self.log: dict[int, CardTransaction] = {}
         self.online_serial = online_serial
         self.load_log: dict[int, CardLoad] = {}
+        # The DLK, or what derives it on the first load (most simulated cards are never loaded).
         self._dlk = load_key
         self._loading: _Loading | None = None
         self._random = random_bytes
@@ -178,6 +179,13 @@ class Card:
         else:
             self._algorithm, self._dpk, dtk = keys
             self._tac_key = tac_key(self._algorithm, dtk)
+
+    def _load_key(self) -> SecretKey | None:
+        dlk = self._dlk
+        if dlk is None or isinstance(dlk, SecretKey):
+            return dlk
+        self._dlk = dlk = dlk()
+        return dlk
 
     def __repr__(self) -> str:
         return f"Card({self.issuer_info.card_number}, balance={self.balance}, ctc={self.ctc})"
@@ -337,7 +345,8 @@ class Card:
             return Response(b"", StatusWord.WRONG_P1_P2)  # no electronic deposit on ETC cards
         if self.card_type != CardType.STORED_VALUE:
             return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)  # an A card is never loaded
-        if command.key_index != LOAD_KEY_INDEX or self._dlk is None or self._algorithm is None:
+        dlk = self._load_key()
+        if command.key_index != LOAD_KEY_INDEX or dlk is None or self._algorithm is None:
             return Response(b"", StatusWord.KEY_NOT_FOUND)
         # A load may overflow neither the purse nor the online serial.
         if (self.balance + command.amount > _MAX_BALANCE
@@ -345,7 +354,7 @@ class Card:
             return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
         terms = LoadTerms(command.amount, command.load_type, command.terminal_number)
         pseudo_random = self._random(4)
-        session_key = load_session_key(self._algorithm, self._dlk, pseudo_random,
+        session_key = load_session_key(self._algorithm, dlk, pseudo_random,
                                        self.online_serial)
         mac_1 = load_mac1(self._algorithm, session_key, self.balance, terms)
         self._loading = _Loading(terms, self.online_serial, self.balance, session_key)

@@ -9,6 +9,7 @@ devices once and keeps them, so a card's balance, CTC and log persist from lane 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
 from keys.card_keys import CardKeys
 from keys.ciphers import Algorithm
@@ -200,8 +201,8 @@ class Fleet:
             keys = card_keys_for(self._card_keys, data.issuer_info, self._key_version)
             card = Card(data.issuer_info, data.balance, data.ctc, data.entry_exit, self._random,
                         keys=keys, key_version=self._key_version,
-                        load_key=load_key_for(self._card_keys, data.issuer_info,
-                                              self._key_version))
+                        load_key=partial(load_key_for, self._card_keys, data.issuer_info,
+                                         self._key_version))
         network = obu_network(vehicle.system_info)
         algorithm = key_algorithm(self._card_keys, network, self._key_version)
         vehicle_key = None
