@@ -100,3 +100,8 @@ def yuan(fen: int) -> str:
     """Fen as yuan with two decimals, for people reading the output."""
     sign = "-" if fen < 0 else ""
     return f"{sign}{abs(fen) // FEN_PER_YUAN}.{abs(fen) % FEN_PER_YUAN:02d}"
+
+
+def shown(when: dt.datetime) -> str:
+    """A time as the centre shows it: its zone, to the second (e.g. 2026-11-02T09:30:05+08:00)."""
+    return when.astimezone(CENTRE_ZONE).isoformat(timespec="seconds")

@@ -184,7 +184,8 @@ ROOMS: dict[str, dict[str, set[str]]] = {
         "devices": set(),
         "lists": {"ledger", "store", "link"},
         "service": {"ledger", "store", "devices", "lists.categories"},
-        "cli": {"ledger", "store", "link", "clearing", "reconcile"},
+        "cli": {"ledger", "store", "link", "clearing", "reconcile", "devices", "service",
+                "lists"},
     },
 }
 

@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Sequence
 from types import ModuleType
 
-from centre.cli import clear, reconcile
+from centre.cli import cards, clear, customer, day, init, issue, lists, money, reconcile
 from centre.errors import CentreError
 from keys.errors import KeysError
 from lane_engine.cli.args import (
@@ -24,11 +24,21 @@ from lane_engine.cli.args import (
 )
 from lane_engine.errors import LaneError
 
-#: The command groups, each a module with `NAME`, `add_parser(commands)` and `run(args)`.
-COMMANDS: tuple[ModuleType, ...] = (clear, reconcile)
+#: The command groups, each a module with `NAME` (or `NAMES`, for several commands),
+#: `add_parser(commands)` and `run(args)`.
+COMMANDS: tuple[ModuleType, ...] = (init, customer, issue, cards, money, lists, day, clear,
+                                    reconcile)
 
 EPILOG = f"""\
 examples:
+  etc-centre init --config examples/centre.toml
+  etc-centre customer add --outlet 370101001 --operator wang --name 张三 \\
+      --id-number 11010519491231002X --plate 鲁A12345 --class PASSENGER_1
+  etc-centre issue b-card --outlet 370101001 --operator wang --keys var/keys.toml \\
+      --plate 鲁A12345 --payment wechat --personaliser emulated:var/centre/tray
+  etc-centre top-up --outlet 370101001 --operator wang --keys var/keys.toml \\
+      --card 37012616000000000001 --amount 100 --reader emulated:CARD_IMAGE
+  etc-centre lists publish --broker 127.0.0.1:1883
   etc-centre clear --broker 127.0.0.1:1883 --keys var/keys.toml --fees var/fees.etcfee \\
       --policy examples/policy.toml
   etc-centre clear --journal lane-3701-120.jsonl --keys var/keys.toml --fees var/fees.etcfee \\
@@ -39,8 +49,10 @@ examples:
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
-    parser = Parser(prog=prog, description="The provincial centre: clearing and reconciliation "
-                    "of the lanes' transactions.", epilog=EPILOG)
+    parser = Parser(prog=prog, description="The provincial centre: customer service (register, "
+                    "issue, top up, loss, unlock, cancel, refund, bills), the status lists for "
+                    "the lanes, clearing and reconciliation of the lanes' transactions.",
+                    epilog=EPILOG)
     add_version_flag(parser, prog)
     commands = add_commands(parser)
     for group in COMMANDS:
@@ -54,7 +66,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "etc-centre") -> int:
     def command() -> int:
         args = build_parser(prog).parse_args(argv)
         for group in COMMANDS:
-            if args.command == group.NAME:
+            if args.command in getattr(group, "NAMES", (getattr(group, "NAME", None),)):
                 return int(group.run(args))
         raise AssertionError(f"no command {args.command}")
 

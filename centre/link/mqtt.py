@@ -1,5 +1,8 @@
 """The centre's MQTT sessions (the only module of `centre` that imports aiomqtt).
 
+`session` is a plain one: the status lists' announcements (retained) and the lanes' status
+topics they watch to see a new list version arrive.
+
 `SharedSubscription` is how clearing listens: an MQTT 5 shared subscription
 (`$share/<group>/<filter>`), so that several clearing processes split one broker's messages,
 on a persistent session (clean start off, a session expiry), with **manual acknowledgement**:
@@ -18,6 +21,7 @@ its share of new messages for it (set the broker's `max_queued_messages` accordi
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -149,5 +153,54 @@ async def publish(settings: BrokerSettings, messages: Sequence[tuple[str, bytes]
         async with client:
             for topic, payload in messages:
                 await client.publish(topic, payload, qos=1)
+    except aiomqtt.MqttError as exc:
+        raise BrokerError(f"{settings.address}: {exc}") from exc
+
+
+class Session:
+    """A plain session (clean start, QoS 1): publish, retained or not, subscribe, read."""
+
+    def __init__(self, client: aiomqtt.Client, address: str) -> None:
+        self._client = client
+        self._address = address
+        self._messages = client.messages.__aiter__()
+
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Publish at QoS 1; returns once the broker acknowledged it."""
+        try:
+            await self._client.publish(topic, payload, qos=1, retain=retain)
+        except aiomqtt.MqttError as exc:
+            raise BrokerError(f"{self._address}: {exc}") from exc
+
+    async def subscribe(self, filters: Sequence[str]) -> None:
+        try:
+            await self._client.subscribe([(topic, 1) for topic in filters])
+        except aiomqtt.MqttError as exc:
+            raise BrokerError(f"{self._address}: {exc}") from exc
+
+    async def next(self, timeout_s: float) -> Delivery | None:
+        """The next message of the subscriptions, None when none came within `timeout_s`."""
+        try:
+            message = await asyncio.wait_for(self._messages.__anext__(), timeout_s)
+        except TimeoutError:
+            return None
+        except (aiomqtt.MqttError, StopAsyncIteration) as exc:
+            raise BrokerError(f"{self._address}: the session ended: {exc}") from exc
+        payload = message.payload
+        data = payload if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
+        return Delivery(str(message.topic), bytes(data), message.mid, message.qos)
+
+
+@asynccontextmanager
+async def session(settings: BrokerSettings, client_id: str | None = None
+                  ) -> AsyncIterator[Session]:
+    """A plain session with the broker (for the centre's announcements and what it watches)."""
+    client = aiomqtt.Client(
+        settings.host, settings.port, identifier=client_id,
+        username=settings.username, password=settings.password, tls_context=_tls(settings),
+        keepalive=settings.keepalive_s)
+    try:
+        async with client:
+            yield Session(client, settings.address)
     except aiomqtt.MqttError as exc:
         raise BrokerError(f"{settings.address}: {exc}") from exc

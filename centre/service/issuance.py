@@ -32,7 +32,15 @@ from centre.store.devices import CardRecord, ObuRecord
 from centre.store.money import Refund
 from centre.store.registry import Vehicle
 from centre.store.store import StoreTransaction
-from centre.values import CENTRE_ZONE, CardKind, CardStatus, ObuStatus, PaymentMethod, Request
+from centre.values import (
+    CENTRE_ZONE,
+    CardKind,
+    CardStatus,
+    ObuStatus,
+    PaymentMethod,
+    Request,
+    shown,
+)
 from protocols.records import (
     IssuerInfo,
     ObuSystemInfo,
@@ -309,7 +317,7 @@ def replace_card(centre: Centre, request: Request, old_number: str, personaliser
             tx.money.open_refund(Refund(old_number, old.outlet_id, request.at, due, balance,
                                         None if reading is None else reading.ctc,
                                         old.payment_method))
-            result.update(balance_to_move=balance, move_due_at=due.isoformat())
+            result.update(balance_to_move=balance, move_due_at=shown(due))
         service = Service.A_CARD if old.kind is CardKind.A else Service.B_CARD
         return Work(result, f"card:{old_number}", service)
 

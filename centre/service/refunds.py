@@ -19,7 +19,7 @@ from centre.service.outcomes import Outcome, Refusal, RefusalReason, Refused
 from centre.service.requests import Work, perform
 from centre.store.money import Refund, RefundStatus
 from centre.store.store import StoreTransaction
-from centre.values import CardStatus, Request
+from centre.values import CardStatus, Request, shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ class RefundFigures:
     def as_dict(self) -> dict[str, Any]:
         r = self.refund
         return {"card": r.card_number, "outlet": r.outlet_id,
-                "cancelled_at": r.cancelled_at.isoformat(), "due_at": r.due_at.isoformat(),
+                "cancelled_at": shown(r.cancelled_at), "due_at": shown(r.due_at),
                 "recorded_balance": r.recorded_balance,
                 "basis": "ledger" if r.recorded_ctc is None else "card",
                 "deducted": self.deducted, "payable": self.payable,
@@ -71,12 +71,12 @@ def _pending(tx: StoreTransaction, request: Request, card_number: str) -> Refund
                       " cancelled")
     if refund.status is RefundStatus.PAID:
         raise Refusal(RefusalReason.NO_REFUND, f"the refund of card {card_number} was paid on "
-                      f"{refund.paid_at.isoformat() if refund.paid_at else '?'}")
+                      f"{shown(refund.paid_at) if refund.paid_at else '?'}")
     guards.issuing_outlet(request, refund.outlet_id, "a refund")
     if request.at < refund.due_at:
         raise Refusal(RefusalReason.REFUND_NOT_DUE,
                       f"the refund of card {card_number} is payable from "
-                      f"{refund.due_at.isoformat()} (30 days after cancellation), not before")
+                      f"{shown(refund.due_at)} (30 days after cancellation), not before")
     return figures(tx, refund)
 
 

@@ -23,7 +23,7 @@ from centre.service.centre import Centre
 from centre.service.outcomes import Done, Outcome, Refusal, RefusalReason, Refused
 from centre.store.journal import DoneRequest
 from centre.store.store import StoreTransaction, wall_clock
-from centre.values import Request
+from centre.values import Request, shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ def replay(tx: StoreTransaction, request: Request, operation: str, digest: str
     if prior.operation != operation or prior.fingerprint != digest:
         raise Refusal(RefusalReason.REQUEST_ID_REUSED,
                       f"request id {request.request_id} was used for another request "
-                      f"({prior.operation} at {prior.at.isoformat()})")
+                      f"({prior.operation} at {shown(prior.at)})")
     return Done(request.request_id, operation, prior.result, replayed=True)
 
 
@@ -74,7 +74,7 @@ def journal(centre: Centre, tx: StoreTransaction, request: Request, operation: s
     notes: tuple[str, ...] = ()
     if limit is not None and limit.breached:
         notes = (f"time limit breached: {work.service.value if work.service else ''} was due by "
-                 f"{limit.deadline.isoformat()}, done {limit.late_by} late",)
+                 f"{shown(limit.deadline)}, done {limit.late_by} late",)
     return Done(request.request_id, operation, work.result, time_limit=limit, notes=notes)
 
 

@@ -17,6 +17,7 @@ from centre.errors import DeviceError
 from centre.ledger import accounts
 from centre.ledger.limits import Service
 from centre.ledger.refunds import refund_due_at
+from centre.lists.categories import obu_list_number
 from centre.service import guards
 from centre.service.centre import Centre
 from centre.service.listing import refresh_card, refresh_obu
@@ -25,7 +26,7 @@ from centre.service.outcomes import Outcome, Refusal, RefusalReason, Refused
 from centre.service.requests import Work, fingerprint, perform, replay
 from centre.store.money import Refund
 from centre.store.store import StoreTransaction
-from centre.values import CardKind, CardStatus, ObuStatus, Request
+from centre.values import CardKind, CardStatus, ObuStatus, Request, shown
 
 
 def _listed(category: object) -> str | None:
@@ -141,7 +142,7 @@ def cancel_card(centre: Centre, request: Request, card_number: str,
                                         ctc, card.payment_method))
             result.update(recorded_balance=balance, recorded_ctc=ctc,
                           basis="card" if reading is not None else "ledger",
-                          refund_due_at=due.isoformat())
+                          refund_due_at=shown(due))
         return Work(result, f"card:{card_number}", Service.CANCEL)
 
     return perform(centre, request, operation, question, work)
@@ -166,5 +167,27 @@ def cancel_obu(centre: Centre, request: Request, obu_number: str, with_obu: bool
                    work)
 
 
-__all__ = ["cancel_card", "cancel_obu", "report_loss", "report_obu_loss", "unlock",
+
+
+def mark(centre: Centre, request: Request, list_name: str, number: str, category: int) -> Outcome:
+    """Put a hand mark on a card or OBU (suspended, partner-listed, class mismatch; 0 clears it):
+    the number's list category is decided again with it."""
+    def work(tx: StoreTransaction) -> Work:
+        listed: object
+        if list_name == "card":
+            guards.card(tx, number)
+            tx.lists.set_mark("card", number, category, request.at)
+            listed = refresh_card(tx, number, request.at, request.request_id)
+        else:
+            guards.obu(tx, number)
+            tx.lists.set_mark("obu", obu_list_number(number), category, request.at)
+            listed = refresh_obu(tx, number, request.at, request.request_id)
+        return Work({list_name: number, "mark": category, "listed": _listed(listed)},
+                    f"{list_name}:{number}")
+
+    return perform(centre, request, f"mark_{list_name}",
+                   {"number": number, "category": category}, work)
+
+
+__all__ = ["cancel_card", "cancel_obu", "mark", "report_loss", "report_obu_loss", "unlock",
            "unlock_obu"]

@@ -5,7 +5,9 @@
 * `db.transaction()` is a context manager giving a `Transaction`: SQLite takes the write lock
   at once (`BEGIN IMMEDIATE`), so two writers queue instead of failing halfway; PostgreSQL runs
   at READ COMMITTED, uniqueness rules catching the races. Leaving the block commits; an
-  exception rolls back.
+  exception rolls back. `db.transaction(snapshot=True)` reads one consistent snapshot and writes
+  nothing, without holding writers up (SQLite: a deferred read in WAL; PostgreSQL: REPEATABLE
+  READ, READ ONLY): for long reads such as a full status list.
 * SQL is written once with `?` placeholders; for PostgreSQL they become `%s`. Only the DDL
   differs between the two (see `centre.store.migrations`).
 * sqlite3 and psycopg errors never leave this module: a broken uniqueness rule is a
@@ -103,11 +105,11 @@ class Database:
         return f"Database({self.dialect.value}, {self.where})"
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, *, snapshot: bool = False) -> Iterator[Transaction]:
         """One transaction: committed when the block ends, rolled back on an exception."""
         if self._in_transaction:
             raise StoreError("transactions do not nest")
-        self._begin()
+        self._begin(snapshot)
         self._in_transaction = True
         try:
             yield Transaction(self)
@@ -131,11 +133,14 @@ class Database:
             return sql.replace("%", "%%").replace("?", "%s")
         return sql
 
-    def _begin(self) -> None:
+    def _begin(self, snapshot: bool) -> None:
         try:
             if self.dialect is Dialect.SQLITE:
-                self._connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+                self._connection.execute("BEGIN" if snapshot else "BEGIN IMMEDIATE")
+            elif snapshot:
+                self._connection.execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        except (sqlite3.Error, psycopg.Error) as exc:
             raise StoreError(f"{self.where}: cannot begin a transaction: {exc}") from exc
 
     def _commit(self) -> None:
@@ -183,16 +188,19 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
-def open_database(url: str) -> Database:
-    """A connection to the database at `url` (see the module docstring for the forms)."""
+def open_database(url: str, *, create: bool = True) -> Database:
+    """A connection to the database at `url` (see the module docstring for the forms); without
+    `create`, a SQLite file that does not exist is refused instead of made."""
     if is_postgres_url(url):
         return _open_postgres(url)
     path = Path(url.removeprefix("sqlite:"))
-    return _open_sqlite(path)
+    return _open_sqlite(path, create)
 
 
-def _open_sqlite(path: Path) -> Database:
+def _open_sqlite(path: Path, create: bool) -> Database:
     where = str(path)
+    if not create and not path.is_file():
+        raise StoreError(f"{where}: no centre store here (run `etc-centre init` first)")
     try:
         connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S,
                                      isolation_level=None, check_same_thread=False)

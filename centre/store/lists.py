@@ -10,8 +10,10 @@ the next delta is exactly the rows where the two differ.
   loss-to-plaza latency.
 * `category(list, number)`, `published_category(list, number)`.
 * `unpublished(list) -> [(number, category)]`: the changes since the last published version.
-* `listed_columns(list, chunk)`: (network, serial, category) rows of every listed entry, in
-  chunks (the full list; 10 million rows are read without holding them twice).
+* `listed_columns(list, chunk, published=False)`: (network, serial, category) rows of every
+  listed entry, in chunks (10 million rows are read without holding them twice); with
+  `published`, as of the last published version (the full list of that version, whatever has
+  changed since).
 * `publish(list, version, at, full_path, delta_path) -> PublishedVersion`: the unpublished
   changes become `version` (one transaction with the caller's file names).
 * `latest_version(list)`, `versions(list)`, `version(list, v)`, `changes_in(list, version)`,
@@ -135,13 +137,15 @@ class Lists:
         return int(self._tx.value("SELECT COUNT(*) FROM list_entries WHERE list = ?"
                                   " AND category <> 0", (_check_list(name),)))
 
-    def listed_columns(self, name: str, chunk: int = 1_000_000) -> Iterator[list[Row]]:
+    def listed_columns(self, name: str, chunk: int = 1_000_000, *, published: bool = False
+                       ) -> Iterator[list[Row]]:
         """Every listed (network, serial, category), `chunk` rows at a time (keyset paging)."""
+        column = "published_category" if published else "category"
         after = (-1, -1)
         while True:
             rows = self._tx.all(
-                "SELECT network, serial, category FROM list_entries WHERE list = ?"
-                " AND category <> 0 AND (network > ? OR (network = ? AND serial > ?))"
+                f"SELECT network, serial, {column} FROM list_entries WHERE list = ?"
+                f" AND {column} <> 0 AND (network > ? OR (network = ? AND serial > ?))"
                 " ORDER BY network, serial LIMIT ?",
                 (_check_list(name), after[0], after[0], after[1], chunk))
             if not rows:

@@ -54,7 +54,7 @@ class Store:
              migrate_schema: bool = True) -> Store:
         """Open the database at `url`; with `migrate_schema` bring it to the latest schema (a
         newer or foreign database is refused: `StoreError`), else only check it is current."""
-        database = open_database(url)
+        database = open_database(url, create=migrate_schema)
         try:
             if migrate_schema:
                 migrate(database, now or clock())
@@ -78,8 +78,10 @@ class Store:
         return self._database.where
 
     @contextmanager
-    def transaction(self) -> Iterator[StoreTransaction]:
-        with self._database.transaction() as tx:
+    def transaction(self, *, snapshot: bool = False) -> Iterator[StoreTransaction]:
+        """One transaction (see `centre.store.database`; `snapshot`: a consistent read that
+        does not hold writers up)."""
+        with self._database.transaction(snapshot=snapshot) as tx:
             yield StoreTransaction(tx, self._clock)
 
     def close(self) -> None:

@@ -39,6 +39,7 @@ from rsu_sim.cli.conformance import (
     summary_line,
     write_report,
 )
+from rsu_sim.cli.one_pass import add_pass_arguments, run_pass
 from rsu_sim.cli.replay import add_replay_arguments, run_replay
 from rsu_sim.cli.serve import BLACKLIST_FILE, DEFAULT_OUT, FRAME_LOG_FILE
 from rsu_sim.cli.sharded import add_scale_arguments, audit_sharded, is_sharded, run_sharded_command
@@ -180,6 +181,14 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                     "clock fields aside).")
     add_replay_arguments(replayed)
 
+    passing = commands.add_parser(
+        "pass", help="one vehicle from its OBU and card images through one lane",
+        description="Drive one vehicle (its OBU and card as the centre personalised them) "
+                    "through one lane-engine lane in virtual time, with the lane's list and "
+                    "deltas, and save the card as the pass left it. Exit status 0 when the "
+                    "lane completed a transaction, 1 when it refused or failed the vehicle.")
+    add_pass_arguments(passing)
+
     judged = commands.add_parser(
         "conformance", help="judge the lanes of a served world from its frame log again",
         description="Judge the lanes that were served in DIR (every session of its world) "
@@ -315,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `rsu-sim`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     handlers = {"run": _run, "audit": _audit, "serve": _serve, "conformance": _conformance,
-                "replay": run_replay}
+                "replay": run_replay, "pass": run_pass}
 
     def command() -> int:
         args = build_parser(with_serve="serve" in argv).parse_args(argv)

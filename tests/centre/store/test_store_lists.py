@@ -83,3 +83,25 @@ def test_hand_marks_are_kept_apart_and_cleared_by_zero(store_url: str) -> None:
         assert tx.lists.category("card", A) == 0  # a mark is an input, not the list
         tx.lists.set_mark("card", A, 0, T0)
         assert tx.lists.mark("card", A) == 0
+
+
+def test_a_snapshot_reads_the_published_list_while_writers_go_on(store_url: str) -> None:
+    with opened(store_url) as store:
+        with store.transaction() as tx:
+            tx.lists.set_category("card", A, 1, T0)
+            tx.lists.publish("card", 1, T0, None, None)
+        writer = opened(store_url)
+        try:
+            with store.transaction(snapshot=True) as reading:
+                first = list(reading.lists.listed_columns("card", published=True))
+                with writer.transaction() as tx:  # not held up by the open read
+                    tx.lists.set_category("card", B, 4, T0)
+                    tx.lists.publish("card", 2, T0, None, None)
+                again = list(reading.lists.listed_columns("card", published=True))
+                assert reading.lists.latest_version("card") == 1
+        finally:
+            writer.close()
+        assert first == again
+        assert [tuple(r) for c in first for r in c] == [(3701, 2616000000000001, 1)]
+        with store.transaction(snapshot=True) as reading:
+            assert reading.lists.latest_version("card") == 2
