@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -20,6 +19,7 @@ from centre.service.centre import Centre
 from centre.service.outcomes import Done, Outcome, Refused
 from centre.store.store import Store
 from centre.values import CENTRE_ZONE, FEN_PER_YUAN, PaymentMethod, Request, shown
+from cli_conventions import add_json_flag, print_json
 from keys.errors import KeyNotFoundError
 from keys.keyset import KeySet
 from keys.keyset_file import load_key_set
@@ -40,7 +40,7 @@ def add_keys(parser: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_flag(parser, "the answer")
 
 
 def add_request(parser: argparse.ArgumentParser) -> None:
@@ -141,19 +141,19 @@ def report(outcome: Outcome, args: argparse.Namespace) -> int:
     if isinstance(outcome, Refused):
         line = f"refused ({outcome.reason.value}): {outcome.message}"
         if args.json:
-            print(json.dumps({"ok": False, "reason": outcome.reason.value,
-                              "message": outcome.message}, ensure_ascii=False))
+            print_json({"ok": False, "reason": outcome.reason.value,
+                        "message": outcome.message})
         print(f"etc-centre: {line}", file=sys.stderr)
         return 1
     assert isinstance(outcome, Done)
     limit = outcome.time_limit
     if args.json:
-        print(json.dumps({
+        print_json({
             "ok": True, "request_id": outcome.request_id, "operation": outcome.operation,
             "replayed": outcome.replayed, "result": outcome.result, "notes": list(outcome.notes),
             "time_limit": None if limit is None else {
                 "deadline": shown(limit.deadline), "breached": limit.breached},
-        }, ensure_ascii=False, sort_keys=True))
+        })
         return 0
     again = " (done before: the first answer)" if outcome.replayed else ""
     print(f"{outcome.operation} done, request {outcome.request_id}{again}")
@@ -170,7 +170,7 @@ def report(outcome: Outcome, args: argparse.Namespace) -> int:
 def dump(document: Any, args: argparse.Namespace, text: str) -> int:
     """Print `document` as JSON with --json, else `text`."""
     if args.json:
-        print(json.dumps(document, ensure_ascii=False, sort_keys=True, default=str))
+        print_json(document)
     else:
         print(text)
     return 0
