@@ -130,6 +130,16 @@ def open_centre(args: argparse.Namespace, store: Store) -> tuple[Centre, CentreC
     return Centre(store, host, config.service), config
 
 
+def shown_path(path: Path | str | None) -> str | None:
+    """A file as the operator typed its folder: relative to here when it is under here."""
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _line(name: str, value: Any) -> str:
     if isinstance(value, dict):
         value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"

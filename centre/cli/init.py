@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from centre.cli.desk import add_json, add_store, dump
+from centre.cli.desk import add_json, add_store, dump, shown_path
 from centre.config import keep_config, load_config
 from centre.store.migrations import LATEST
 from centre.store.store import Store
@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
                            "province": issuer.province, "key_version": issuer.key_version},
                 "plazas": plazas,
                 "lists_folder": config.lists.folder}
-    text = (f"store {where}: schema {LATEST}, {len(outlets)} outlets ({', '.join(outlets)})\n"
+    text = (f"store {where}: {len(outlets)} outlets ({', '.join(outlets)})\n"
             f"issuer {issuer.province} {issuer.issuer_code}, network {issuer.network}, key "
             f"version {issuer.key_version}; lists to {', '.join(plazas) or 'none'}"
-            f" from {config.lists.folder}")
+            f" from {shown_path(config.lists.folder)}")
     return dump(document, args, text)

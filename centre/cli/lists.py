@@ -22,6 +22,7 @@ from centre.cli.desk import (
     open_store,
     report,
     request_of,
+    shown_path,
 )
 from centre.config import CentreConfig
 from centre.link.mqtt import BrokerSettings
@@ -135,7 +136,7 @@ def _summary(published: list[Published], arrivals: Arrivals | None) -> dict[str,
         entry: dict[str, Any] = {
             "list": p.list, "version": v.version, "entries": v.entries,
             "additions": v.additions, "removals": v.removals,
-            "delta": str(p.delta_path), "full": None if p.full_path is None else str(p.full_path),
+            "delta": shown_path(p.delta_path), "full": shown_path(p.full_path),
             "published_at": shown(v.published_at), "changes": changes}
         if p.list == "card" and arrivals is not None:
             earliest = min((c.at for c in p.changes), default=v.published_at)
