@@ -1,6 +1,7 @@
 """Wire formats: PC-RSU envelopes and frames, air-link PDUs, APDUs, card and OBU file records."""
 
 from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
 from protocols.crc import crc16_x25
 from protocols.envelope import (
@@ -45,14 +46,30 @@ from protocols.record_codec import (
     encode_system_info,
     encode_vehicle_info,
 )
-from protocols.stream import (
-    Rejected,
-    RejectReason,
-    StreamDecoder,
-    StreamItem,
-    decode_packet,
-    with_frames,
-)
+
+if TYPE_CHECKING:
+    from protocols.stream import (
+        Rejected,
+        RejectReason,
+        StreamDecoder,
+        StreamItem,
+        decode_packet,
+        with_frames,
+    )
+
+#: Names of `protocols.stream`, imported on first use: its scanners bring numpy, which a tool
+#: that decodes no stream (`lane-engine --help`, the journal commands) should not pay for.
+_STREAM_NAMES = frozenset({"Rejected", "RejectReason", "StreamDecoder", "StreamItem",
+                           "decode_packet", "with_frames"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _STREAM_NAMES:
+        from protocols import stream
+
+        return getattr(stream, name)
+    raise AttributeError(f"module 'protocols' has no attribute {name!r}")
+
 
 try:
     #: The version of the etc-lane-engine distribution this package belongs to.
