@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PACKAGES := cli_conventions protocols keys lane_engine rsu_sim centre
 
-.PHONY: test demo bench fuzz lint venv broker postgres clean
+.PHONY: test demo bench fuzz lint venv broker postgres clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +32,8 @@ postgres:
 	  fi; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check cli_conventions protocols keys lane_engine rsu_sim centre tests benchmarks
-	$(BIN)/mypy cli_conventions protocols keys lane_engine rsu_sim centre
+	$(BIN)/ruff check $(PACKAGES) tests benchmarks
+	$(BIN)/mypy $(PACKAGES)
 
 test: $(STAMP) broker postgres lint
 	$(BIN)/python -m pytest --benchmark-disable -q
@@ -43,6 +44,14 @@ demo: $(STAMP)
 # Fails when a benchmark fails or a judged target is missed; `make bench SAVE=1` also saves the
 # run under benchmarks/results/ (otherwise the report stays in the untracked var/bench/).
 BENCH_OUT := var/bench
+# The API reference, from the docstrings, in docs/api/ (HTML; open docs/api/index.html). Every
+# module is named: a package's __all__ lists what it re-exports, not its submodules.
+DOCS_OUT ?= docs/api
+DOC_MODULES = $(shell find $(PACKAGES) -name '*.py' ! -name '__main__.py' \
+	| sed 's|/__init__\.py$$||; s|\.py$$||; s|/|.|g' | sort -u)
+docs: $(STAMP)
+	$(BIN)/python -m pdoc --docformat markdown -o $(DOCS_OUT) $(DOC_MODULES)
+
 bench: $(STAMP)
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python -m pytest benchmarks/ --benchmark-only -q -p no:cacheprovider \
@@ -56,4 +65,4 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tests.protocols.campaign --seconds $(SECONDS) --seed $(SEED)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var docs/api .pytest_cache .mypy_cache .ruff_cache

@@ -38,6 +38,7 @@ __all__ = [
     "HelpFormatter",
     "Parser",
     "UsageError",
+    "__version__",
     "add_commands",
     "add_json_flag",
     "add_version_flag",
@@ -105,6 +106,10 @@ def distribution_version() -> str:
         return "0+unknown"
 
 
+#: The version of the etc-lane-engine distribution this package belongs to.
+__version__ = distribution_version()
+
+
 def add_version_flag(parser: argparse.ArgumentParser, prog: str | None = None) -> None:
     """`--version`: print `<prog> <version>` and exit 0."""
     parser.add_argument("--version", action="version",
@@ -113,8 +118,9 @@ def add_version_flag(parser: argparse.ArgumentParser, prog: str | None = None) -
 
 
 def add_commands(parser: argparse.ArgumentParser, dest: str = "command",
-                 required: bool = True) -> argparse._SubParsersAction[Any]:
-    """The parser's subcommands, listed once under "commands:" with their help."""
+                 required: bool = True) -> Any:
+    """The parser's subcommands (argparse's subparsers action: `add_parser(name, ...)`), listed
+    once under "commands:" with their help."""
     return parser.add_subparsers(title="commands", dest=dest, metavar="COMMAND",
                                  required=required)
 

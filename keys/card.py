@@ -8,6 +8,11 @@ from keys.purchase import PurchaseTerms, mac2, tac, verify_mac1
 from keys.secret import SecretKey
 from protocols.apdu import DebitDone, TransactionProof
 
+__all__ = [
+    "debit_for_purchase",
+    "transaction_proof",
+]
+
 
 def debit_for_purchase(
     algorithm: Algorithm,

@@ -10,6 +10,10 @@ from keys.keyset import KeySet, MasterKeys
 from keys.secret import SecretKey
 from keys.vehicle_file import obu_vehicle_key
 
+__all__ = [
+    "CardKeys",
+]
+
 _ISSUER_CACHE_LIMIT = 4096
 #: Card and OBU keys kept (our decision: a lane sees a returning vehicle within hours; the bound
 #: keeps memory flat, the cache starting over when full).

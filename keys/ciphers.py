@@ -20,6 +20,17 @@ from cryptography.hazmat.primitives.ciphers import (
 from keys.errors import CryptoInputError
 from keys.secret import SecretKey
 
+__all__ = [
+    "Algorithm",
+    "block_size",
+    "cbc_decrypt",
+    "cbc_encrypt",
+    "cbc_mac",
+    "ecb_encrypt",
+    "pad",
+    "unpad",
+]
+
 
 class Algorithm(IntEnum):
     """The algorithm family of a card, PSAM or key set (INITIALIZE response, B5.AlgFlag)."""

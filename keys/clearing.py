@@ -13,6 +13,11 @@ from keys.errors import CryptoInputError
 from keys.keyset import KeySet
 from keys.purchase import PurchaseTerms, purchase_mac, verify_tac
 
+__all__ = [
+    "ReportedTransaction",
+    "TacVerifier",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class ReportedTransaction:

@@ -30,6 +30,11 @@ from keys.keyset_file import write_key_set
 from keys.purchase import PurchaseTerms, purchase_mac, tac
 from keys.secret import SecretKey
 
+__all__ = [
+    "PROG",
+    "main",
+]
+
 PROG = "python -m keys"
 
 

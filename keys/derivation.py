@@ -9,6 +9,19 @@ from keys.ciphers import Algorithm, ecb_encrypt
 from keys.errors import CryptoInputError
 from keys.secret import SecretKey
 
+__all__ = [
+    "LOAD_SESSION_KEY_FILLER",
+    "card_key",
+    "diversify",
+    "diversify_many",
+    "issuer_factor",
+    "issuer_key",
+    "load_session_key",
+    "purchase_session_key",
+    "sm4_session_key_block",
+    "tac_key",
+]
+
 _COMPLEMENT = bytes(0xFF - b for b in range(256))
 
 

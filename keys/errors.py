@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "CryptoInputError",
+    "KeyNotFoundError",
+    "KeySetError",
+    "KeysError",
+    "PsamError",
+    "PsamSequenceError",
+    "SerialStoreError",
+    "VehicleFileError",
+]
+
 
 class KeysError(Exception):
     """Base of every error raised by `keys`."""

@@ -15,6 +15,19 @@ from keys.ciphers import Algorithm
 from keys.errors import KeyNotFoundError, KeySetError
 from keys.secret import SecretKey
 
+__all__ = [
+    "ALGORITHM_NAMES",
+    "FORMAT_VERSION",
+    "MASTER_KEY_LENGTH",
+    "MASTER_KEY_NAMES",
+    "KeySet",
+    "MasterKeys",
+    "dump_key_set",
+    "generate_key_set",
+    "parse_key_set",
+    "seeded_random_bytes",
+]
+
 FORMAT_VERSION = 1
 MASTER_KEY_NAMES = ("mpk", "mtk", "mlk", "mvk")
 MASTER_KEY_LENGTH = 16

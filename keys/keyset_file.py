@@ -9,6 +9,11 @@ from pathlib import Path
 from keys.errors import KeySetError
 from keys.keyset import KeySet, dump_key_set, parse_key_set
 
+__all__ = [
+    "load_key_set",
+    "write_key_set",
+]
+
 
 def load_key_set(path: str | os.PathLike[str]) -> KeySet:
     """Load the key set at `path`; KeySetError if group or others may read it, or it is bad."""

@@ -25,6 +25,18 @@ from keys.secret import SecretKey
 from protocols.apdu import encode_transaction_time
 from protocols.errors import ApduError
 
+__all__ = [
+    "LoadTerms",
+    "LoadType",
+    "load_mac1",
+    "load_mac2",
+    "load_tac",
+    "load_tac_data",
+    "verify_load_mac1",
+    "verify_load_mac2",
+    "verify_load_tac",
+]
+
 
 class LoadType(IntEnum):
     """The transaction type of a load (INITIALIZE FOR LOAD P1/P2 and the MAC inputs)."""

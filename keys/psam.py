@@ -36,6 +36,13 @@ from protocols.apdu import (
     encode_sam_purchase_started,
 )
 
+__all__ = [
+    "Psam",
+    "SamPurchase",
+    "SoftwarePsam",
+    "network_of_issuer_factor",
+]
+
 
 class SamPurchase(NamedTuple):
     """What INIT SAM FOR PURCHASE answers: the terminal trans serial and MAC1."""

@@ -13,6 +13,18 @@ from keys.secret import SecretKey
 from protocols.apdu import encode_transaction_time
 from protocols.errors import ApduError
 
+__all__ = [
+    "MAC_LENGTH",
+    "PurchaseTerms",
+    "mac1",
+    "mac2",
+    "purchase_mac",
+    "tac",
+    "verify_mac1",
+    "verify_mac2",
+    "verify_tac",
+]
+
 MAC_LENGTH = 4
 
 

@@ -6,6 +6,10 @@ import hmac
 from collections.abc import Callable
 from typing import TypeVar
 
+__all__ = [
+    "SecretKey",
+]
+
 _T = TypeVar("_T")
 
 

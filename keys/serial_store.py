@@ -15,6 +15,13 @@ from typing import Protocol
 
 from keys.errors import SerialStoreError
 
+__all__ = [
+    "MAX_SERIAL",
+    "FileSerialStore",
+    "MemorySerialStore",
+    "TerminalSerialStore",
+]
+
 MAX_SERIAL = 0xFFFFFFFF  # 4 bytes on the wire
 
 

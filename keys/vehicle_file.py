@@ -21,6 +21,14 @@ from keys.derivation import diversify, diversify_many
 from keys.errors import CryptoInputError, VehicleFileError
 from keys.secret import SecretKey
 
+__all__ = [
+    "AUTHENTICATOR_LENGTH",
+    "SealedVehicleFile",
+    "obu_vehicle_key",
+    "open_vehicle_file",
+    "seal_vehicle_file",
+]
+
 AUTHENTICATOR_LENGTH = 8
 _AUTH_MASK = 0x5A5A5A5A5A5A5A5A
 

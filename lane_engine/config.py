@@ -13,6 +13,21 @@ from lane_engine.errors import ConfigError
 from protocols.envelope import EnvelopeKind
 from protocols.frames import LaneMode
 
+__all__ = [
+    "DEFAULT_JOURNAL",
+    "DEFAULT_METRICS_PORT",
+    "DEFAULT_MQTTS_PORT",
+    "DEFAULT_MQTT_PORT",
+    "AuditSettings",
+    "LaneSettings",
+    "MetricsSettings",
+    "MqttSettings",
+    "MqttTls",
+    "PlazaConfig",
+    "Reconnect",
+    "RuntimeTimeouts",
+]
+
 #: Where the lane keeps its journal unless told otherwise (relative to the working directory).
 DEFAULT_JOURNAL = Path("var/journal.sqlite3")
 #: The default MQTT port (plain TCP).

@@ -6,6 +6,18 @@ for configuration, data files, storage and protocol faults.
 
 from __future__ import annotations
 
+__all__ = [
+    "BlacklistError",
+    "ConfigError",
+    "FeeTableError",
+    "JournalError",
+    "LaneError",
+    "LocalProtocolError",
+    "NetworkError",
+    "PolicyError",
+    "RemoteProtocolError",
+]
+
 
 class LaneError(Exception):
     """Base of every error raised by `lane_engine`."""

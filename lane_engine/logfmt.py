@@ -31,6 +31,7 @@ __all__ = [
     "event_fields",
     "log_event",
     "logging_configured",
+    "plain",
 ]
 
 #: The names `--log-format` takes.

@@ -27,6 +27,41 @@ from protocols.record_codec import (
 )
 from protocols.records import EntryExitRecord, IssuerInfo, ObuSystemInfo
 
+__all__ = [
+    "BROADCAST_MAC",
+    "ETC_AID",
+    "FILE_BALANCE",
+    "FILE_ENTRY_EXIT",
+    "FILE_ISSUER_INFO",
+    "PRE_READ_FILES",
+    "VEHICLE_FILE_ID",
+    "ActionType",
+    "AirFrame",
+    "AirPdu",
+    "Bst",
+    "Channel",
+    "Direction",
+    "DownlinkFrame",
+    "DownlinkPdu",
+    "EventReport",
+    "EventType",
+    "GetSecureRequest",
+    "GetSecureResponse",
+    "MmiResult",
+    "PduTag",
+    "SetMmiRequest",
+    "SetMmiResponse",
+    "TransferChannelRequest",
+    "TransferChannelResponse",
+    "UplinkFrame",
+    "UplinkPdu",
+    "Vst",
+    "decode_air_frame",
+    "decode_downlink_frame",
+    "decode_uplink_frame",
+    "encode_air_frame",
+]
+
 #: MAC address of a broadcast frame (the BST)
 BROADCAST_MAC = 0xFFFFFFFF
 #: the ETC application identifier in BST/VST application lists

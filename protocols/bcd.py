@@ -11,6 +11,15 @@ import datetime as dt
 
 from protocols.errors import RecordError
 
+__all__ = [
+    "decode_date",
+    "decode_datetime",
+    "decode_digits",
+    "encode_date",
+    "encode_datetime",
+    "encode_digits",
+]
+
 #: value 0..99 of each BCD byte, -1 where a nibble is above 9 (OR-ing values keeps the -1)
 _VALUE_OF_BYTE = tuple(
     (byte >> 4) * 10 + (byte & 0x0F) if byte >> 4 <= 9 and byte & 0x0F <= 9 else -1

@@ -25,6 +25,17 @@ from protocols.frames import UnknownFrame
 from protocols.records import Plate
 from protocols.stream import decode_packet
 
+__all__ = [
+    "UnreadableCapture",
+    "capture_lines",
+    "decode_one",
+    "frame_hex_of_line",
+    "main",
+    "prefix_fields",
+    "split_capture_line",
+    "to_json",
+]
+
 _DESCRIPTION = """\
 Decode captured PC-RSU frames (envelope included) and print each as one line of JSON:
 envelope kind, SEQ (V3) or RSCTL (legacy), frame type and name, and the fields, with bytes as

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from binascii import crc_hqx
 
+__all__ = [
+    "crc16_x25",
+]
+
 #: each byte value with its bits in reverse order
 _REVERSED = bytes(int(f"{value:08b}"[::-1], 2) for value in range(256))
 

@@ -13,6 +13,30 @@ from enum import Enum
 from protocols.crc import crc16_x25
 from protocols.errors import FrameEncodeError, FramingError
 
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "ETX",
+    "STX",
+    "V3_HEADER_LENGTH",
+    "V3_OVERHEAD",
+    "V3_VERSION",
+    "BccPacket",
+    "EnvelopeKind",
+    "Packet",
+    "SeqCounter",
+    "Side",
+    "V3Packet",
+    "answer_rsctl",
+    "bcc_of",
+    "encode_bcc",
+    "encode_packet",
+    "encode_v3",
+    "escape",
+    "guess_envelope",
+    "seq_side",
+    "unescape",
+]
+
 STX = b"\xff\xff"
 ETX = 0xFF
 V3_VERSION = 0x00

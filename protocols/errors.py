@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "AirFrameError",
+    "ApduError",
+    "ChecksumError",
+    "FrameDecodeError",
+    "FrameEncodeError",
+    "FrameError",
+    "FramingError",
+    "ProtocolError",
+    "RecordError",
+]
+
 
 class ProtocolError(Exception):
     """Base of every error `protocols` raises: corrupt input or a value that cannot be encoded."""

@@ -21,6 +21,22 @@ from protocols.errors import RecordError
 from protocols.flat_codec import FlatCodec, ValueAdapter, flat_codec
 from protocols.records import PLATE_LENGTH, Plate
 
+__all__ = [
+    "FOREIGN_ERRORS",
+    "BcdDate",
+    "BcdDateTime",
+    "BcdDigits",
+    "EnumField",
+    "OptionalBcdDateTime",
+    "PlateBytes",
+    "RecordDecoder",
+    "RecordEncoder",
+    "RecordField",
+    "TypedStruct",
+    "ValueArray",
+    "coded_fields",
+]
+
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 T_contra = TypeVar("T_contra", contravariant=True)

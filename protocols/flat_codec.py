@@ -31,6 +31,12 @@ from construct import (
 
 from protocols.errors import RecordError
 
+__all__ = [
+    "FlatCodec",
+    "ValueAdapter",
+    "flat_codec",
+]
+
 #: struct codes of the big-endian integers construct's FormatField may hold
 _INTEGER_CODES = frozenset("BHILQbhilq")
 

@@ -66,6 +66,20 @@ from protocols.frames import (
 )
 from protocols.records import ObuStatus, TamperStatus
 
+__all__ = [
+    "B0_FIXED_LENGTH",
+    "B1_MIN_LENGTH",
+    "FRAME_LENGTHS",
+    "PSAM_INFO_LENGTH",
+    "HeartbeatLayout",
+    "NonStandardValue",
+    "build_heartbeat",
+    "decode_frame",
+    "encode_frame",
+    "heartbeat_layout",
+    "nonstandard_values",
+]
+
 B0_FIXED_LENGTH = 18
 PSAM_INFO_LENGTH = 9
 B1_MIN_LENGTH = 4

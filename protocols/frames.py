@@ -13,6 +13,39 @@ from enum import IntEnum
 
 from protocols.records import EntryExitRecord, IssuerInfo, ObuStatus, VehicleInfo
 
+__all__ = [
+    "AlgFlag",
+    "AntennaControl",
+    "B2Error",
+    "B4Error",
+    "B5Error",
+    "Continue",
+    "DeviceStatus",
+    "DeviceType",
+    "Frame",
+    "FrameType",
+    "Heartbeat",
+    "HeartbeatAnswer",
+    "Initialise",
+    "LaneFrame",
+    "LaneMode",
+    "ObuFound",
+    "PsamInfo",
+    "Purchase",
+    "RefetchTac",
+    "RsuFrame",
+    "RsuStatus",
+    "SetAntenna",
+    "Stop",
+    "StopType",
+    "TacRefetched",
+    "TransMode",
+    "TransType",
+    "TransactionResult",
+    "UnknownFrame",
+    "VehicleAndCard",
+]
+
 
 class FrameType(IntEnum):
     """DATA[0]: the frame type."""

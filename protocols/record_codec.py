@@ -32,6 +32,22 @@ from protocols.records import (
     VehicleInfo,
 )
 
+__all__ = [
+    "ENTRY_EXIT_LENGTH",
+    "ISSUER_INFO_LENGTH",
+    "ISSUER_INFO_SHORT_LENGTH",
+    "SYSTEM_INFO_LENGTH",
+    "VEHICLE_INFO_LENGTH",
+    "decode_entry_exit",
+    "decode_issuer_info",
+    "decode_system_info",
+    "decode_vehicle_info",
+    "encode_entry_exit",
+    "encode_issuer_info",
+    "encode_system_info",
+    "encode_vehicle_info",
+]
+
 ISSUER_INFO_LENGTH = 50
 ISSUER_INFO_SHORT_LENGTH = 43
 ENTRY_EXIT_LENGTH = 43

@@ -10,6 +10,24 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
+__all__ = [
+    "ALL_CLASSES",
+    "PLATE_ENCODING",
+    "PLATE_LENGTH",
+    "CardType",
+    "EntryExitRecord",
+    "EntryExitStatus",
+    "IssuerInfo",
+    "ObuStatus",
+    "ObuSystemInfo",
+    "Plate",
+    "PlateColour",
+    "TamperStatus",
+    "VehicleClass",
+    "VehicleInfo",
+    "card_number",
+]
+
 PLATE_LENGTH = 12
 PLATE_ENCODING = "gbk"
 

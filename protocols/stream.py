@@ -56,6 +56,16 @@ from protocols.errors import ChecksumError, FrameError, FramingError
 from protocols.frame_codec import decode_frame
 from protocols.frames import Frame
 
+__all__ = [
+    "RejectReason",
+    "Rejected",
+    "StreamDecoder",
+    "StreamItem",
+    "decode_packet",
+    "warm_up",
+    "with_frames",
+]
+
 
 class RejectReason(Enum):
     """Why bytes of the stream were not a packet (for a run: why its first frame was refused)."""

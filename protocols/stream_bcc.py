@@ -42,6 +42,10 @@ from protocols.stream_scan import (
     event,
 )
 
+__all__ = [
+    "scan_bcc",
+]
+
 
 @njit(cache=True)
 def _bcc_release(state: np.ndarray, events: np.ndarray, count: int, upto: int) -> int:

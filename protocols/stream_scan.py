@@ -31,6 +31,44 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
+__all__ = [
+    "EV_COLUMNS",
+    "EV_PACKET",
+    "EV_RELEASE",
+    "HEAD_COLUMNS",
+    "ITEMS_PER_GAP",
+    "ITEM_DONE",
+    "NEW_ITEM",
+    "STATE_SIZE",
+    "S_ALIVE",
+    "S_ARG",
+    "S_AT",
+    "S_BAD",
+    "S_BODY",
+    "S_COUNT",
+    "S_CURSOR",
+    "S_DETAIL",
+    "S_ESCAPE",
+    "S_FRAME",
+    "S_FRAME_END",
+    "S_HEAD",
+    "S_HEADS",
+    "S_MORE",
+    "S_OPENED",
+    "S_PENDING",
+    "S_REASON",
+    "S_REGISTERS",
+    "S_RESOLVED",
+    "S_SCAN",
+    "S_TAIL",
+    "S_XOR",
+    "TABLE",
+    "as_int",
+    "describe",
+    "event",
+    "shift",
+]
+
 #: a byte or register as a signed 64-bit integer (mixing unsigned and signed integers makes
 #: numba fall back to floats)
 as_int: Callable[[object], int] = np.int64  # type: ignore[assignment]

@@ -45,6 +45,12 @@ from protocols.stream_scan import (
     shift,
 )
 
+__all__ = [
+    "NEVER",
+    "STX_SHARED",
+    "scan_v3",
+]
+
 #: a valid frame may start in the last bytes of another (its STX there): both are taken
 STX_SHARED = 2
 

@@ -14,6 +14,20 @@ from dataclasses import dataclass
 
 from protocols.frames import Frame, LaneFrame
 
+__all__ = [
+    "CentreUpdate",
+    "EndpointListening",
+    "EventBus",
+    "FrameReceived",
+    "FrameRejected",
+    "FrameSent",
+    "JournalFailed",
+    "LaneEvent",
+    "Listener",
+    "RsuConnected",
+    "RsuDisconnected",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class RsuConnected:

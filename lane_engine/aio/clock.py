@@ -9,6 +9,15 @@ from typing import Protocol
 
 from lane_engine.config import Reconnect
 
+__all__ = [
+    "Clock",
+    "Random",
+    "Sleep",
+    "SystemClock",
+    "backoff_delay",
+    "sleep_or_stop",
+]
+
 
 class Clock(Protocol):
     """Wall-clock seconds (UNIX time): the `now` handed to the core and stamped on records."""

@@ -22,6 +22,12 @@ from dataclasses import dataclass
 from lane_engine.errors import JournalError, LaneError
 from lane_engine.journal import SqliteJournal
 
+__all__ = [
+    "LINGER_S",
+    "GroupCommitter",
+    "JournalWrite",
+]
+
 JournalWrite = Callable[[SqliteJournal], object]
 
 #: How long a write nobody waits for may stay uncommitted, waiting for an intent's commit to

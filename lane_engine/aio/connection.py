@@ -22,6 +22,11 @@ from lane_engine.core.lane import Lane
 from lane_engine.core.machine import LaneState
 from protocols.envelope import EnvelopeKind
 
+__all__ = [
+    "IN_FLIGHT",
+    "LaneRunner",
+]
+
 #: A purchase is in flight: its intent is journaled and the card may be debited.
 IN_FLIGHT = frozenset({LaneState.PURCHASING, LaneState.RECOVERING})
 

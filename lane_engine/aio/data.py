@@ -22,6 +22,16 @@ from lane_engine.files.formats import TEXT_BLACKLIST_SUFFIXES
 from lane_engine.files.policy import load_policy
 from lane_engine.times import iso_time, lane_datetime
 
+__all__ = [
+    "COMPOSITE_PURCHASE",
+    "LaneData",
+    "NoFees",
+    "load_blacklist",
+    "load_fees",
+    "load_lane_data",
+    "record_verifier",
+]
+
 #: Transaction type the lane's purchases use (composite purchase), part of the TAC input.
 COMPOSITE_PURCHASE = 0x09
 _LANE_OFFSET = iso_time(0)[-6:]  # "+08:00"

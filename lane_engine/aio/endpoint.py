@@ -13,7 +13,11 @@ from lane_engine.aio.http_endpoint import HttpEndpoint, json_answer
 from lane_engine.aio.metrics import CONTENT_TYPE, PlazaMetrics, PlazaView
 from lane_engine.config import MetricsSettings
 
-__all__ = ["PlazaEndpoint", "open_endpoint"]
+__all__ = [
+    "HealthyPlaza",
+    "PlazaEndpoint",
+    "open_endpoint",
+]
 
 
 class HealthyPlaza(PlazaView, Protocol):

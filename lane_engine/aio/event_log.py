@@ -51,7 +51,12 @@ from lane_engine.logfmt import event_fields
 from lane_engine.station.events import Alarm, AlarmKind, BrokerLink, LinkState
 from protocols.frames import UnknownFrame
 
-__all__ = ["EventLog", "describe", "event_name"]
+__all__ = [
+    "EventLog",
+    "describe",
+    "event_name",
+    "record_fields",
+]
 
 DEBUG, INFO, WARNING, ERROR = logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR
 

@@ -24,6 +24,11 @@ from lane_engine.core.outcomes import TransactionRecord
 from lane_engine.journal import SqliteJournal
 from protocols.frames import LaneFrame
 
+__all__ = [
+    "EffectExecutor",
+    "FrameSink",
+]
+
 
 class FrameSink(Protocol):
     """Where frames for the RSU go: one frame, one write."""

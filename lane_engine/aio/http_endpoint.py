@@ -13,7 +13,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["HttpEndpoint", "Routes"]
+__all__ = [
+    "HttpEndpoint",
+    "Routes",
+    "json_answer",
+]
 
 #: The request line and headers of a scrape fit in this (bigger requests are refused).
 _MAX_REQUEST = 8192

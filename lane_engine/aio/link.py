@@ -20,6 +20,13 @@ from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import Frame, LaneFrame
 from protocols.stream import Rejected, StreamDecoder
 
+__all__ = [
+    "FIRST_LANE_RSCTL",
+    "Garbled",
+    "Received",
+    "RsuLink",
+]
+
 #: The RSCTL of a lane frame sent before the RSU has sent anything (our decision: the answer to
 #: the RSU's power-on RSCTL 98h, i.e. 89h).
 FIRST_LANE_RSCTL = answer_rsctl(0x98)

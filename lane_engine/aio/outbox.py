@@ -7,6 +7,10 @@ from __future__ import annotations
 from lane_engine.aio.committer import GroupCommitter
 from lane_engine.journal import MEMORY, OutboxEntry, SqliteJournal
 
+__all__ = [
+    "CommittedOutbox",
+]
+
 
 class CommittedOutbox:
     """What `MqttLink` drains: committed outbox entries, read without waiting for the writer,

@@ -42,6 +42,11 @@ from lane_engine.times import iso_time
 if TYPE_CHECKING:
     from lane_engine.aio.endpoint import PlazaEndpoint
 
+__all__ = [
+    "Plaza",
+    "run_plaza",
+]
+
 #: How many of the newest journal entries are read to resume each lane's transaction counter.
 _RESUME_WINDOW = 1000
 #: The events after which a lane's status topic is published again.

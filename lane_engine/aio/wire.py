@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
+__all__ = [
+    "TIMER_SLACK_S",
+    "Wire",
+]
+
 #: How much earlier than asked a kept wake-up timer may fire (our decision: 1 ms; an early wake
 #: costs one more turn of the lane's loop, a new timer for every read costs more).
 TIMER_SLACK_S = 0.001

@@ -16,6 +16,12 @@ from lane_engine.cli.args import (
 )
 from lane_engine.files.formats import TEXT_BLACKLIST_SUFFIXES
 
+__all__ = [
+    "DESCRIPTION",
+    "add_blacklist_parser",
+    "run_blacklist",
+]
+
 DESCRIPTION = f"""\
 Make, show and update the blacklists a lane checks cards against (`paths.blacklist`). A file
 ending in {' or '.join(TEXT_BLACKLIST_SUFFIXES)} is the text format, any other the binary format.

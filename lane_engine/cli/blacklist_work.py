@@ -19,6 +19,11 @@ from lane_engine.core.blacklist import (
 from lane_engine.errors import BlacklistError
 from lane_engine.files.blacklist import load_delta_text, save_binary, save_text
 
+__all__ = [
+    "Report",
+    "run",
+]
+
 Report = dict[str, Any]
 
 

@@ -26,6 +26,11 @@ from lane_engine.files.network import load_network, write_network
 from lane_engine.times import iso_time
 from protocols.records import VehicleClass
 
+__all__ = [
+    "Report",
+    "run",
+]
+
 Report = dict[str, Any]
 
 

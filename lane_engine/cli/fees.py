@@ -17,6 +17,12 @@ from lane_engine.cli.args import (
 )
 from lane_engine.times import iso_time, parse_time
 
+__all__ = [
+    "DESCRIPTION",
+    "add_fees_parser",
+    "run_fees",
+]
+
 DESCRIPTION = """\
 Make, show and check the fee tables a lane prices with (`paths.fee_table`).
 

@@ -27,6 +27,16 @@ from lane_engine.journal.codec import record_to_dict
 from lane_engine.journal.export import entry_to_dict, write_csv, write_jsonl
 from lane_engine.journal.store import SqliteJournal
 
+__all__ = [
+    "DEFAULT_JOURNAL",
+    "EPILOG",
+    "build_parser",
+    "main",
+    "parse_limit",
+    "parse_reason",
+    "parse_time",
+]
+
 #: Where the lane keeps its journal unless told otherwise.
 DEFAULT_JOURNAL = Path("var/journal.sqlite3")
 

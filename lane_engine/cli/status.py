@@ -10,6 +10,11 @@ from typing import Any
 from lane_engine.journal import JournalFilter, SqliteJournal
 from lane_engine.journal.codec import record_to_dict
 
+__all__ = [
+    "StatusReport",
+    "status_report",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:

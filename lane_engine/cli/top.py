@@ -23,7 +23,20 @@ from lane_engine.config import DEFAULT_METRICS_PORT
 from lane_engine.errors import LaneError
 from lane_engine.times import iso_time
 
-__all__ = ["PlazaSnapshot", "add_top_parser", "quantile", "read_snapshot", "run_top"]
+__all__ = [
+    "LaneRow",
+    "PlazaSnapshot",
+    "TopError",
+    "Window",
+    "add_top_parser",
+    "metrics_url",
+    "parse_snapshot",
+    "quantile",
+    "read_snapshot",
+    "render",
+    "run_top",
+    "snapshot_document",
+]
 
 #: Latency percentiles are taken over this many seconds of the most recent snapshots.
 WINDOW_S = 10.0

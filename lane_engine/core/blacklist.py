@@ -18,6 +18,27 @@ from numba import njit
 from lane_engine.errors import BlacklistError
 from protocols.records import card_number as join_network_and_serial
 
+__all__ = [
+    "CARD_NUMBER_DIGITS",
+    "MAX_LOAD_FACTOR",
+    "NETWORK_DIGITS",
+    "NETWORK_LIMIT",
+    "SERIAL_DIGITS",
+    "SERIAL_LIMIT",
+    "Blacklist",
+    "BlacklistDelta",
+    "Codes",
+    "Networks",
+    "Reason",
+    "Serials",
+    "delta_applies",
+    "format_card_number",
+    "reason_from_code",
+    "replacement_accepted",
+    "split_card_number",
+    "synthetic_columns",
+]
+
 NETWORK_DIGITS = 4
 SERIAL_DIGITS = 16
 CARD_NUMBER_DIGITS = NETWORK_DIGITS + SERIAL_DIGITS

@@ -9,6 +9,14 @@ from lane_engine.errors import ConfigError
 from lane_engine.times import LANE_TIME_ZONE, iso_time, lane_datetime
 from protocols.frames import LaneMode
 
+__all__ = [
+    "LaneConfig",
+    "LocalSecond",
+    "Timeouts",
+    "lane_local_time",
+    "lane_unix_time",
+]
+
 
 def lane_local_time(now: float) -> dt.datetime:
     """UNIX seconds `now` as the lane's naive local date-time, whole seconds (UTC+8)."""

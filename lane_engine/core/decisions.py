@@ -15,6 +15,20 @@ from protocols.frames import B2Error, B4Error, B5Error, DeviceType, ObuFound, St
 from protocols.frames import VehicleAndCard as B4
 from protocols.records import CardType, ObuStatus, TamperStatus
 
+__all__ = [
+    "Refusal",
+    "Settlement",
+    "b4_error_reason",
+    "b5_settlement",
+    "b8_settlement",
+    "card_refusal",
+    "charged_class",
+    "is_rsu_heartbeat",
+    "obu_div_factor",
+    "obu_refusal",
+    "stop_type_for",
+]
+
 Refusal = tuple[ReasonCode, str]  # the reason and a detail for the operator
 
 # One mask for the fast path: no bit of it set means no OBU-status refusal.

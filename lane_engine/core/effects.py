@@ -11,6 +11,35 @@ from dataclasses import dataclass
 from lane_engine.core.outcomes import ReasonCode, TransactionRecord
 from protocols.frames import LaneFrame
 
+__all__ = [
+    "CashRequired",
+    "CloseTransaction",
+    "Command",
+    "Effect",
+    "Event",
+    "FeeDisplayed",
+    "KeepBarrierClosed",
+    "LateResultAcknowledged",
+    "ObuDetected",
+    "ObuLost",
+    "ObuReread",
+    "OpenBarrier",
+    "OpenIntent",
+    "ProtocolViolation",
+    "RecordRefusal",
+    "RecoveryStarted",
+    "RsuFaulted",
+    "RsuHeartbeatReceived",
+    "RsuReady",
+    "SendFrame",
+    "TransactionCompleted",
+    "TransactionFailed",
+    "TransactionUnresolved",
+    "UnresolvedTransactionSettled",
+    "UpdateIntent",
+    "VehicleRefused",
+]
+
 # ---------------------------------------------------------------- commands
 
 

@@ -67,6 +67,13 @@ from protocols.frames import (
 )
 from protocols.records import EntryExitRecord, EntryExitStatus
 
+__all__ = [
+    "HEARTBEAT_STATUS_OK",
+    "Handler",
+    "Lane",
+    "answers_to_retransmission",
+]
+
 _INPUT_OF: dict[type, LaneInput] = {
     DeviceStatus: LaneInput.B0,
     Heartbeat: LaneInput.B1,

@@ -11,6 +11,12 @@ from lane_engine.core.config import LaneConfig
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from protocols.frames import LaneMode
 
+__all__ = [
+    "RecordStamp",
+    "TransactionIds",
+    "amend",
+]
+
 
 class TransactionIds:
     """Deterministic, unique ids: lane identity, per-lane counter, UNIX seconds (no randomness).

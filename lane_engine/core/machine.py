@@ -9,6 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+__all__ = [
+    "TRANSITIONS",
+    "LaneInput",
+    "LaneState",
+    "Transition",
+    "render_state_diagram",
+]
+
 
 class LaneState(Enum):
     """Where the lane stands with its RSU."""

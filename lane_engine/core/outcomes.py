@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
+__all__ = [
+    "Outcome",
+    "ReasonCode",
+    "TransactionRecord",
+]
+
 
 class ReasonCode(IntEnum):
     """Why a transaction ended as it did (`rules.md` §3). Stored in records and events."""

@@ -11,6 +11,21 @@ from enum import IntEnum
 
 from lane_engine.errors import PolicyError
 
+__all__ = [
+    "BASIS_POINTS",
+    "FEN_PER_YUAN",
+    "NoEntryHandling",
+    "Policy",
+    "Rounding",
+    "cash_fee",
+    "discounted_fee",
+    "divide_rounded",
+    "is_entry_stale",
+    "is_reread",
+    "is_uturn",
+    "refuses_entry",
+]
+
 #: Basis points in one whole (10 000 bp = 100 %).
 BASIS_POINTS = 10_000
 #: Fen in one yuan: cash is rounded to multiples of this.

@@ -8,6 +8,12 @@ from typing import Protocol
 
 from lane_engine.core.outcomes import TransactionRecord
 
+__all__ = [
+    "CardBlacklist",
+    "FeeSchedule",
+    "TacVerifier",
+]
+
 
 class FeeSchedule(Protocol):
     """The fee table of THIS lane's exit station, one version replaced as a whole."""

@@ -18,6 +18,12 @@ from lane_engine.core.policy import (
 from lane_engine.core.ports import FeeSchedule
 from protocols.records import CardType, EntryExitRecord, EntryExitStatus, IssuerInfo, VehicleInfo
 
+__all__ = [
+    "Price",
+    "admit_entry",
+    "price_exit",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Price:

@@ -21,6 +21,13 @@ from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.core.pricing import Price
 from protocols.records import EntryExitRecord, EntryExitStatus
 
+__all__ = [
+    "Pass",
+    "UnresolvedBook",
+    "WriteMark",
+    "committed_outcome",
+]
+
 
 class Pass:
     """The OBU being served and, once priced, its purchase (private mutable state of `Lane`)."""

@@ -27,6 +27,13 @@ from lane_engine.core.policy import (
 from lane_engine.fees.parallel import PARALLEL_KERNEL_LOCK
 from lane_engine.fees.table import FeeTable
 
+__all__ = [
+    "PricedTrips",
+    "price_trips",
+    "price_trips_numpy",
+    "price_trips_python",
+]
+
 #: The policy's own rounding function, compiled: one definition of rounding for both worlds.
 _divide_rounded = njit(cache=True)(divide_rounded)
 

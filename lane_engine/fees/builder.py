@@ -22,6 +22,19 @@ from lane_engine.fees.table import FEE_DTYPE, NO_ROUTE, FeeTable
 from lane_engine.fees.table_file import FeeTableWriter
 from protocols.records import ALL_CLASSES
 
+__all__ = [
+    "BATCH_BYTES",
+    "BuiltTable",
+    "CompressedGraph",
+    "build_fee_table",
+    "compress",
+    "exit_blocks",
+    "exits_per_batch",
+    "section_fee_matrix",
+    "station_fee_array",
+    "write_fee_table_of",
+]
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CompressedGraph:

@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from lane_engine.errors import NetworkError
 from protocols.records import ALL_CLASSES
 
+__all__ = [
+    "Junction",
+    "RoadNetwork",
+    "Section",
+    "Station",
+    "StationKey",
+    "section_fee",
+]
+
 #: A station as cards name it: (network number such as "3701", station id within that network).
 StationKey = tuple[str, int]
 

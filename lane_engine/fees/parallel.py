@@ -9,4 +9,8 @@ from __future__ import annotations
 
 import threading
 
+__all__ = [
+    "PARALLEL_KERNEL_LOCK",
+]
+
 PARALLEL_KERNEL_LOCK = threading.Lock()

@@ -12,6 +12,14 @@ import numpy as np
 
 from lane_engine.fees.network import Junction, RoadNetwork, Section, Station
 
+__all__ = [
+    "BASE_RATES",
+    "PROVINCE_SIDE_KM",
+    "ROAD_SURCHARGES",
+    "SECTION_LENGTH_M",
+    "synthetic_network",
+]
+
 #: Base rates in fen per km, in `ALL_CLASSES` order (passenger 1-4, truck 1-6, special 1-6).
 #: Passenger class 1 at 0.45 yuan/km, as in Shandong; the others in the usual proportions.
 BASE_RATES = (45, 68, 90, 113, 45, 90, 135, 142, 150, 162, 45, 90, 135, 142, 150, 162)

@@ -13,6 +13,13 @@ from lane_engine.errors import FeeTableError
 from lane_engine.fees.network import StationKey
 from protocols.records import ALL_CLASSES, VehicleClass
 
+__all__ = [
+    "FEE_DTYPE",
+    "NO_ROUTE",
+    "FeeSlice",
+    "FeeTable",
+]
+
 #: Storage type of a fee: unsigned 32-bit fen (up to 42.9 million yuan), little-endian on file.
 FEE_DTYPE = np.dtype("<u4")
 #: A fee cell holding this value has no route; lookups answer None for it.

@@ -31,6 +31,18 @@ from lane_engine.errors import FeeTableError
 from lane_engine.fees.table import FEE_DTYPE, FeeSlice, FeeTable
 from protocols.records import VehicleClass
 
+__all__ = [
+    "FORMAT_VERSION",
+    "MAGIC",
+    "FeeTableInfo",
+    "FeeTableWriter",
+    "check_fee_table",
+    "load_fee_slice",
+    "load_fee_table",
+    "read_fee_table_info",
+    "write_fee_table",
+]
+
 MAGIC = b"ETCFEETB"
 FORMAT_VERSION = 1
 _PREFIX = struct.Struct("<8sHHI")

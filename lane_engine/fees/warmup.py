@@ -9,6 +9,10 @@ from lane_engine.fees.batch import price_trips
 from lane_engine.fees.builder import build_fee_table
 from lane_engine.fees.synthetic import synthetic_network
 
+__all__ = [
+    "warm_up",
+]
+
 
 def warm_up() -> None:
     """Build a tiny table and price a few trips: loads (or compiles) the builder's and the parallel

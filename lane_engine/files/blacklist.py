@@ -31,6 +31,21 @@ from lane_engine.core.blacklist import (
 )
 from lane_engine.errors import BlacklistError
 
+__all__ = [
+    "BINARY_FORMAT_VERSION",
+    "BINARY_MAGIC",
+    "COLUMNS_LINE",
+    "DELTA_HEADER",
+    "FULL_HEADER",
+    "REMOVE",
+    "load_binary",
+    "load_delta_text",
+    "load_text",
+    "save_binary",
+    "save_delta_text",
+    "save_text",
+]
+
 BINARY_MAGIC = b"ETCBLKLS"
 BINARY_FORMAT_VERSION = 1
 _HEADER = struct.Struct("<8sHHIQQ")

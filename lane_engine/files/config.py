@@ -31,6 +31,11 @@ from lane_engine.files.toml_reader import field_error, load_toml
 from protocols.envelope import EnvelopeKind
 from protocols.frames import LaneMode
 
+__all__ = [
+    "config_from_mapping",
+    "load_config",
+]
+
 T = TypeVar("T")
 
 _TABLES: dict[str, set[str]] = {

@@ -4,4 +4,8 @@ readers' numpy)."""
 
 from __future__ import annotations
 
+__all__ = [
+    "TEXT_BLACKLIST_SUFFIXES",
+]
+
 TEXT_BLACKLIST_SUFFIXES = (".txt", ".csv")

@@ -41,6 +41,16 @@ from lane_engine.fees.network import Junction, RoadNetwork, Section, Station
 from lane_engine.files.toml_reader import dotted, field_error, load_toml
 from protocols.records import ALL_CLASSES
 
+__all__ = [
+    "DEFAULT_RATE_TABLE",
+    "FORMAT_VERSION",
+    "MAX_STATION_ID",
+    "load_network",
+    "network_from_mapping",
+    "network_text",
+    "write_network",
+]
+
 FORMAT_VERSION = 1
 DEFAULT_RATE_TABLE = "default"
 #: Highest station id: stations are u16 on cards and in records.

@@ -10,6 +10,11 @@ from lane_engine.core.policy import NoEntryHandling, Policy, Rounding
 from lane_engine.errors import PolicyError
 from lane_engine.files.toml_reader import dotted, field_error, load_toml
 
+__all__ = [
+    "load_policy",
+    "policy_from_mapping",
+]
+
 
 def _integer(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):

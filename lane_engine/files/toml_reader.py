@@ -10,6 +10,13 @@ from typing import Any, TypeVar
 
 from lane_engine.errors import LaneError
 
+__all__ = [
+    "dotted",
+    "field_error",
+    "load_toml",
+    "read_toml",
+]
+
 E = TypeVar("E", bound=LaneError)
 T = TypeVar("T")
 

@@ -15,6 +15,18 @@ from typing import Any, Protocol, Self
 
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 
+__all__ = [
+    "CloseResult",
+    "ClosedOnExit",
+    "EntryState",
+    "Journal",
+    "JournalEntry",
+    "JournalFilter",
+    "OutboxEntry",
+    "Scope",
+    "may_supersede",
+]
+
 
 class EntryState(Enum):
     """Where a journaled transaction stands."""

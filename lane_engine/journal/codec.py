@@ -21,6 +21,14 @@ from typing import Any
 from lane_engine.core.outcomes import TransactionRecord
 from lane_engine.errors import JournalError
 
+__all__ = [
+    "Convert",
+    "record_from_dict",
+    "record_from_json",
+    "record_to_dict",
+    "record_to_json",
+]
+
 Convert = Callable[[Any], Any]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode

@@ -14,6 +14,14 @@ from lane_engine.errors import JournalError
 from lane_engine.journal.api import Scope
 from lane_engine.journal.schema import APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
+__all__ = [
+    "CACHE_KIB",
+    "MEMORY",
+    "REFUSED",
+    "Database",
+    "Row",
+]
+
 MEMORY = ":memory:"
 
 #: Page cache of a connection, KiB.

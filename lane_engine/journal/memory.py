@@ -38,6 +38,10 @@ from lane_engine.journal.rules import (
     updated_intent,
 )
 
+__all__ = [
+    "MemoryJournal",
+]
+
 # A journaled transaction: (record, state, opened_at, recorded_at, duplicate_of, rowid). Plain
 # tuples, replaced whole on every write, are what makes a write cheap and a rollback simple.
 _Row = tuple[TransactionRecord, EntryState, float, float, str | None, int]

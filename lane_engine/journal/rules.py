@@ -17,6 +17,18 @@ from lane_engine.core.outcomes import Outcome, TransactionRecord
 from lane_engine.errors import JournalError
 from lane_engine.journal.api import EntryState, JournalFilter, may_supersede
 
+__all__ = [
+    "CloseDecision",
+    "Stored",
+    "check_intent",
+    "check_refusal",
+    "check_reopened_intent",
+    "decide_close",
+    "filter_criteria",
+    "resolved_record",
+    "updated_intent",
+]
+
 #: What a journal holds of a transaction for `decide_close`: (state, outcome, duplicate_of).
 Stored = tuple[EntryState, Outcome, str | None]
 

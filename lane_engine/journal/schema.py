@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+]
+
 #: SQLite `application_id` marking a file as a lane journal ("LJNL"), so that a foreign database
 #: is refused instead of being written into.
 APPLICATION_ID = 0x4C4A4E4C

@@ -33,6 +33,10 @@ from lane_engine.journal.rules import (
     updated_intent,
 )
 
+__all__ = [
+    "SqliteJournal",
+]
+
 _ENTRY_COLUMNS = "record, state, opened_at, recorded_at, duplicate_of"
 
 # The statements of the common path, kept constant so that sqlite3's statement cache reuses them.

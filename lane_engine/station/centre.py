@@ -21,6 +21,15 @@ from lane_engine.core.policy import Policy
 from lane_engine.errors import BlacklistError, ConfigError, PolicyError
 from lane_engine.files.policy import policy_from_mapping
 
+__all__ = [
+    "Announcement",
+    "applied_delta",
+    "decode_announcement",
+    "decode_blacklist_delta",
+    "decode_policy",
+    "encode_blacklist_delta",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Announcement:
