@@ -135,13 +135,21 @@ def _journal_settled(tx: StoreTransaction, load: LoadRecord, result: dict[str, A
                                   at > new.opened_at))
 
 
+#: `settle_from_card` looks the card's pending load up itself.
+LOOK_UP = object()
+
+
 def settle_from_card(centre: Centre, session: CardSession, info: IssuerInfo,
-                     at: dt.datetime) -> Settled | None:
-    """Settle the card's pending load, if it has one, from its load log."""
-    with centre.store.transaction() as tx:
-        load = tx.loads.pending_for(info.card_number)
-    if load is None:
+                     at: dt.datetime, pending: LoadRecord | object | None = LOOK_UP
+                     ) -> Settled | None:
+    """Settle the card's pending load, if it has one (`pending`, when the caller read it
+    already), from its load log."""
+    if pending is LOOK_UP:
+        with centre.store.transaction(snapshot=True) as tx:
+            pending = tx.loads.pending_for(info.card_number)
+    if not isinstance(pending, LoadRecord) or pending.new.card_number != info.card_number:
         return None
+    load = pending
     new = load.new
     proof = session.load_proof(new.online_serial)
     with centre.store.transaction() as tx:
@@ -160,7 +168,8 @@ def settle_from_card(centre: Centre, session: CardSession, info: IssuerInfo,
     return Settled(load.load_id, new.request_id, True, new.amount)
 
 
-def open_card(centre: Centre, reader: CardReader, card_number: str | None, at: dt.datetime
+def open_card(centre: Centre, reader: CardReader, card_number: str | None, at: dt.datetime,
+              pending: LoadRecord | object | None = LOOK_UP
               ) -> tuple[CardSession, IssuerInfo, Settled | None]:
     """Read the card in the reader (the one named, when named) and settle its torn load."""
     session = CardSession(reader)
@@ -168,7 +177,7 @@ def open_card(centre: Centre, reader: CardReader, card_number: str | None, at: d
     if card_number is not None and info.card_number != card_number:
         raise Refusal(RefusalReason.WRONG_CARD_IN_READER,
                       f"the card in the reader is {info.card_number}, not {card_number}")
-    return session, info, settle_from_card(centre, session, info, at)
+    return session, info, settle_from_card(centre, session, info, at, pending)
 
 
 def read_card(centre: Centre, reader: CardReader, card_number: str | None,
@@ -197,7 +206,7 @@ def load(centre: Centre, request: Request, operation: str, question: dict[str, A
     `check(tx)` adds the operation's own checks (a refund's), run before the card is touched."""
     digest = fingerprint(operation, question)
     try:
-        with centre.store.transaction() as tx:
+        with centre.store.transaction(snapshot=True) as tx:
             earlier = replay(tx, request, operation, digest)
             if earlier is not None:
                 return earlier
@@ -211,7 +220,9 @@ def load(centre: Centre, request: Request, operation: str, question: dict[str, A
                 raise Refusal(reason, problem)
             if check is not None:
                 check(tx)
-        session, info, settled = open_card(centre, reader, card_number, request.at)
+            pending_load = tx.loads.pending_for(card_number)
+        session, info, settled = open_card(centre, reader, card_number, request.at,
+                                           pending_load)
     except (Refusal, DeviceError) as exc:
         return _refusal_of(exc)
     notes: tuple[str, ...] = () if settled is None else (

@@ -43,6 +43,9 @@ class Dialect(Enum):
     POSTGRESQL = "postgresql"
 
 
+_DB_TIME_LENGTH = len("2026-11-02T01:30:00.000000Z")
+
+
 def to_db_time(value: dt.datetime) -> str:
     """An aware datetime as stored: UTC, ISO 8601, microseconds, fixed width (sorts as text)."""
     if value.tzinfo is None:
@@ -53,9 +56,13 @@ def to_db_time(value: dt.datetime) -> str:
 def from_db_time(text: str) -> dt.datetime:
     """A stored time as an aware UTC datetime."""
     try:
-        return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+        # fromisoformat reads the stored form ("…Z" included) some 40 times faster than strptime
+        value = dt.datetime.fromisoformat(text)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"stored time {text!r} is not the store's format") from exc
+    if value.utcoffset() != dt.timedelta(0) or len(text) != _DB_TIME_LENGTH:
+        raise StoreError(f"stored time {text!r} is not the store's format")
+    return value
 
 
 def optional_time(text: str | None) -> dt.datetime | None:
