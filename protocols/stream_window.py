@@ -9,6 +9,8 @@ import numpy as np
 from protocols import stream_bcc, stream_scan, stream_v3
 from protocols.envelope import ETX, V3_OVERHEAD, EnvelopeKind
 
+__all__ = ["ScanWindow"]
+
 
 class ScanWindow:
     """The compiled scanner's window, state and event arrays for one decoder."""

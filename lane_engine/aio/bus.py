@@ -47,9 +47,13 @@ class RsuDisconnected:
 
 @dataclass(frozen=True, slots=True)
 class FrameRejected:
-    """Bytes from the RSU that were not a good envelope or frame (logged, skipped)."""
+    """Bytes from the RSU that were not a good envelope or frame (logged, skipped): the first
+    refusal's detail, and how many refusals and bytes it stands for (a lane reports at most
+    one a second while an RSU keeps sending bad bytes, `connection.REJECTIONS_EVERY_S`)."""
 
     detail: str
+    count: int = 1
+    bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

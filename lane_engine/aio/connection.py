@@ -23,10 +23,23 @@ from lane_engine.core.machine import LaneState
 from protocols.envelope import EnvelopeKind
 
 __all__ = [
+    "FLOOD_PAUSE_S",
+    "FRAMES_PER_TURN",
     "IN_FLIGHT",
+    "REJECTIONS_EVERY_S",
     "LaneRunner",
 ]
 
+#: While an RSU keeps sending bad bytes, its lane reports them at most this often (one
+#: FrameRejected with the first refusal's detail and the count since), so a flood does not
+#: flood the log (our decision).
+REJECTIONS_EVERY_S = 1.0
+#: How long a flooded lane waits before it reads on (our decision: at most `wire.READ_BUDGET`
+#: bytes a millisecond from one RSU, about a tenth of a core at the decoder's slowest).
+FLOOD_PAUSE_S = 0.001
+#: The most frames a lane handles in one turn of the loop (our decision; a read of
+#: `wire.READ_BUDGET` bytes holds more only when the RSU floods the lane with small frames).
+FRAMES_PER_TURN = 64
 #: A purchase is in flight: its intent is journaled and the card may be debited.
 IN_FLIGHT = frozenset({LaneState.PURCHASING, LaneState.RECOVERING})
 
@@ -55,6 +68,8 @@ class LaneRunner:
         self.lane = lane
         self.connected = False
         self.connections = 0
+        self._rejections: FrameRejected | None = None  # refusals not yet reported
+        self._rejections_due = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, serve and reconnect until `stop` is set; return once everything is settled."""
@@ -98,6 +113,8 @@ class LaneRunner:
         finally:
             stopping.cancel()
             self.connected = False
+            self._report_rejections(self._clock.time())
+            self._rejections_due = 0.0
             # The RSU is gone: frames are dropped, the rest (journal, events) is executed.
             await self._executor.execute(lane.connection_lost(self._clock.time()), None)
             with contextlib.suppress(OSError):
@@ -131,17 +148,50 @@ class LaneRunner:
                         raise wire.error
                     return "the RSU closed the connection"
                 await self._on_bytes(chunk, self._clock.time(), lane, link)
+                if not wire.readable:
+                    continue
+                # More than a turn's bytes wait: the RSU sends faster than any RSU does, a
+                # flood. Its lane's due timers still run, and the lane reads on only after a
+                # pause, so the flood takes a bounded share of the loop (and of the GIL the
+                # journal's writer thread needs), never the other lanes' turns.
+                now = self._clock.time()
+                if drain_until is not None and now >= drain_until:
+                    return "stopped with a purchase in flight"
+                due = lane.get_timer()
+                if due is not None and now >= due:
+                    await self._execute(lane.handle_timer(now), link)
+                await asyncio.sleep(FLOOD_PAUSE_S)
                 continue
             now = self._clock.time()
             if drain_until is not None and now >= drain_until:
                 return "stopped with a purchase in flight"
             await self._execute(lane.handle_timer(now), link)
 
+    def _rejected(self, item: Garbled, now: float) -> None:
+        """Counts a refusal; reports at once after a quiet second, else with the next report."""
+        if self._rejections is None:
+            self._rejections = FrameRejected(item.detail, 1, item.size)
+        else:
+            pending = self._rejections
+            self._rejections = FrameRejected(pending.detail, pending.count + 1,
+                                             pending.bytes + item.size)
+        if now >= self._rejections_due:
+            self._report_rejections(now)
+
+    def _report_rejections(self, now: float) -> None:
+        if self._rejections is not None:
+            self._executor.emit(self._rejections)
+            self._rejections = None
+            self._rejections_due = now + REJECTIONS_EVERY_S
+
     async def _on_bytes(self, chunk: bytes, read_at: float, lane: Lane, link: RsuLink) -> None:
-        for item in link.feed(chunk):
+        for count, item in enumerate(link.feed(chunk), start=1):
+            if count % FRAMES_PER_TURN == 0:
+                await asyncio.sleep(0)  # a flood of frames: the other lanes run in between
             if isinstance(item, Garbled):
-                self._executor.emit(FrameRejected(item.detail))
+                self._rejected(item, read_at)
                 continue
+            self._report_rejections(read_at)  # what came before this frame, told before it
             if self._executor.frame_events:
                 self._executor.emit(FrameReceived(item.frame, item.seq), at=read_at)
             effects = lane.receive_frame(item.frame, self._clock.time(), item.seq)

@@ -45,6 +45,7 @@ class Garbled:
     """Bytes that were not a good envelope, or an envelope whose frame did not decode."""
 
     detail: str
+    size: int = 0
 
 
 class RsuLink:
@@ -91,7 +92,7 @@ class RsuLink:
         """The frames (and faults) in the next chunk of the RSU's stream, in order."""
         for item in self._decoder.feed(chunk):
             if isinstance(item, Rejected):
-                yield Garbled(str(item.error))
+                yield Garbled(str(item.error), len(item.raw))
                 continue
             seq = item.seq if isinstance(item, V3Packet) else item.rsctl
             if not isinstance(item, V3Packet):
@@ -101,4 +102,4 @@ class RsuLink:
             try:
                 yield Received(decode_frame(item.data), seq)
             except FrameError as exc:
-                yield Garbled(str(exc))
+                yield Garbled(str(exc), len(item.data))

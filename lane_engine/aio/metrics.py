@@ -127,7 +127,7 @@ class PlazaMetrics:
             ObuReread: self._forget,
             UnresolvedTransactionSettled: self._settled,
             RsuDisconnected: self._rsu_lost,
-            FrameRejected: lambda lane, at, e: self.rejected.labels(str(lane)).inc(),
+            FrameRejected: lambda lane, at, e: self.rejected.labels(str(lane)).inc(e.count),
             Alarm: self._alarm,
             BrokerLink: self._broker,
             **dict.fromkeys(_OUTCOMES, self._outcome),

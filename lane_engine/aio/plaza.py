@@ -38,6 +38,7 @@ from lane_engine.station import centre
 from lane_engine.station.events import Alarm, BrokerLink
 from lane_engine.station.mqtt import MqttLink, Topics
 from lane_engine.times import iso_time
+from protocols.stream import warm_up as load_stream_decoder
 
 if TYPE_CHECKING:
     from lane_engine.aio.endpoint import PlazaEndpoint
@@ -98,6 +99,7 @@ class Plaza:
         config = self.config
         if self._data is None:
             self._data = load_lane_data(config)
+        load_stream_decoder()  # numba's cache loaded now, not in a lane's first bad read
         journal = SqliteJournal(config.journal, clock=self.clock.time)
         committer: GroupCommitter | None = None
         outbox: CommittedOutbox | None = None

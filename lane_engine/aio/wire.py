@@ -3,6 +3,10 @@ lane takes them, one waiter is woken by data, end of stream or a stop.
 
 A protocol rather than streams: a `StreamReader.read` task and an `asyncio.wait` per chunk
 cost more event-loop work than the lane's own handling of the frame.
+
+A hostile or broken RSU cannot take the plaza's loop: the lane takes at most `READ_BUDGET`
+bytes a turn (`take`), and the socket is not read while more than `HIGH_WATER` bytes wait, so a
+flood costs memory and CPU of its own lane only, and the RSU's writes block on TCP.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import asyncio
 
 __all__ = [
+    "HIGH_WATER",
+    "READ_BUDGET",
     "TIMER_SLACK_S",
     "Wire",
 ]
@@ -17,6 +23,12 @@ __all__ = [
 #: How much earlier than asked a kept wake-up timer may fire (our decision: 1 ms; an early wake
 #: costs one more turn of the lane's loop, a new timer for every read costs more).
 TIMER_SLACK_S = 0.001
+#: The most bytes the lane decodes in one turn of the loop before it lets the other lanes run
+#: (our decision: 16 KiB, some 80 of the largest frames; at the decoder's slowest, fake V3
+#: headers with the maximal LEN, about 0.1 ms of CPU).
+READ_BUDGET = 16 * 1024
+#: Reading from the socket pauses while more than this waits, and resumes below `READ_BUDGET`.
+HIGH_WATER = 4 * READ_BUDGET
 
 
 class Wire(asyncio.Protocol):
@@ -26,6 +38,8 @@ class Wire(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._chunks: list[bytes] = []
+        self._waiting = 0  # bytes in _chunks
+        self._reading_paused = False
         #: The RSU's stream ended (end of file or connection lost); `error` if by a fault.
         self.ended = False
         self.error: OSError | None = None
@@ -45,6 +59,11 @@ class Wire(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._chunks.append(data)
+        self._waiting += len(data)
+        if (self._waiting > HIGH_WATER and not self._reading_paused
+                and self._transport is not None):
+            self._transport.pause_reading()
+            self._reading_paused = True
         self.wake()
 
     def eof_received(self) -> bool:
@@ -72,12 +91,32 @@ class Wire(asyncio.Protocol):
 
     # ------------------------------------------------------------ the lane's side
 
-    def take(self) -> bytes:
-        """Everything read since the last call (b"" when nothing is waiting)."""
+    def take(self, limit: int = READ_BUDGET) -> bytes:
+        """The bytes read since the last call, `limit` at the most (b"" when nothing is
+        waiting); what is left stays for the next call (`readable`)."""
         if not self._chunks:
             return b""
-        chunks, self._chunks = self._chunks, []
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if self._waiting <= limit:
+            chunks, self._chunks = self._chunks, []
+            taken = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        else:
+            parts: list[bytes] = []
+            size = 0
+            while size < limit:
+                chunk = self._chunks[0]
+                if size + len(chunk) <= limit:
+                    parts.append(self._chunks.pop(0))
+                    size += len(chunk)
+                else:
+                    parts.append(chunk[: limit - size])
+                    self._chunks[0] = chunk[limit - size :]
+                    size = limit
+            taken = b"".join(parts)
+        self._waiting -= len(taken)
+        if self._reading_paused and self._waiting < READ_BUDGET and self._transport is not None:
+            self._transport.resume_reading()
+            self._reading_paused = False
+        return taken
 
     @property
     def readable(self) -> bool:

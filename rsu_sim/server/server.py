@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from protocols.stream import warm_up as load_stream_decoder
 from rsu_sim.errors import ServeError
 from rsu_sim.model.rsu_effects import PassEnded
 from rsu_sim.model.scenario import Scenario
@@ -214,6 +215,7 @@ async def serve(
         site = world.site
     site = build_site(scenario, seed) if site is None else site
     stop = asyncio.Event() if stop is None else stop
+    load_stream_decoder()  # numba's cache loaded before the first lane, not in its first read
     with _frame_log_stream(frame_log) as stream:
         run = _Run(site, FrameLog(stream), stop, vehicles, world)
         feeder: asyncio.Task[None] | None = None

@@ -95,3 +95,53 @@ async def test_once_the_connection_is_lost_drain_raises_oserror() -> None:
         await wire.close()
         with pytest.raises(OSError):
             await wire.drain()
+
+
+async def test_a_flood_is_taken_a_budget_at_a_time_and_its_socket_read_paused() -> None:
+    # The peer writes 1 MiB at once; the lane takes READ_BUDGET bytes a turn, in order, and the
+    # socket is not read while more than HIGH_WATER bytes wait (the rest stays in TCP).
+    from lane_engine.aio.wire import HIGH_WATER, READ_BUDGET
+
+    flood = bytes(range(256)) * 4096
+    written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(flood)
+        await writer.drain()
+        written.set_result(None)
+        writer.close()
+
+    async with connected(peer) as wire:
+        received = b""
+        most_waiting = 0
+        while True:
+            if not wire.readable:
+                await wire.wait(5.0)
+                continue
+            await asyncio.sleep(0.001)  # the lane is slow: bytes pile up, up to the high water
+            most_waiting = max(most_waiting, wire._waiting)
+            chunk = wire.take()
+            if not chunk:
+                break  # the end of the stream
+            assert len(chunk) <= READ_BUDGET
+            received += chunk
+        assert received == flood
+        assert written.done()
+        # data_received hands over up to one socket read (256 KiB) past the high water
+        assert most_waiting <= HIGH_WATER + 256 * 1024
+
+
+async def test_take_keeps_what_is_over_the_limit_for_the_next_call() -> None:
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"abcdefghij")
+        await writer.drain()
+        writer.close()
+
+    async with connected(peer) as wire:
+        while not wire.ended:
+            await wire.wait(5.0)
+        assert wire.take(3) == b"abc"
+        assert wire.readable
+        assert wire.take(4) == b"defg"
+        assert wire.take(100) == b"hij"
+        assert wire.take(100) == b"" and wire.ended
