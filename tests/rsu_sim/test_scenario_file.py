@@ -125,3 +125,17 @@ def test_the_readme_documents_every_scenario_key_and_fault() -> None:
             "credit_balance_fen", "upstream_share", "upstream_stations", "min_trip_s",
             "median_fen", "plate_prefix", "mean_kmh"]:
         assert f"`{name}" in section, name
+
+
+def test_the_served_example_plaza_and_its_lane_agree() -> None:
+    from lane_engine.files.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    scenario = load_scenario(root / "examples" / "serve.toml")
+    config = load_config(root / "examples" / "lane-served.toml")
+    served = {(lane.lane_number, lane.mode, lane.port) for lane in scenario.lanes}
+    lanes = {(lane.number, lane.mode, lane.rsu_port) for lane in config.lanes}
+    assert served == lanes
+    assert {(lane.network, lane.station) for lane in scenario.lanes} == {
+        (config.network, config.station)}
+    assert config.blacklist is not None and config.blacklist.name == "blacklist.bin"
