@@ -138,7 +138,7 @@ def prepare_world(args: argparse.Namespace, now: float, terms: Terms | None = No
         blacklisted = world.site.traffic.population.blacklisted_card_numbers()
         save_binary(out / BLACKLIST_FILE, build_blacklist(blacklisted))
     except (LaneError, OSError) as exc:
-        world.store.close()
+        world.abandon()
         raise OutputError(f"{out}: cannot write the lane's blacklist: {exc}") from exc
     return world
 
@@ -217,7 +217,7 @@ def run_serve(args: argparse.Namespace) -> int:
         summary = asyncio.run(main())
     except BaseException:
         with contextlib.suppress(WorldError):
-            world.store.close()
+            world.abandon()
         raise
     world.close("; ".join(summary.lines()))
     _write_summary(args.out, world, summary)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from keys.errors import SerialStoreError
@@ -97,6 +98,7 @@ class DurableWorld:
 
     def __init__(self, store: WorldStore, site: Site, session: int) -> None:
         self.store = store
+        self._release: Callable[[], None] = lambda: None
         self.site = site
         self.session = session
         self._in_play: Counter[int] = Counter()  # vehicle id -> passes holding it
@@ -209,7 +211,19 @@ class DurableWorld:
             self.sync()
             self.store.end_session(self.session, dt.datetime.now(dt.UTC), summary)
         finally:
+            self.abandon()
+
+    def hold(self, release: Callable[[], None]) -> None:
+        """Call `release` (e.g. to drop the world's lock) when the world is closed."""
+        self._release = release
+
+    def abandon(self) -> None:
+        """Close the file without ending the session (after a failure): the session stays
+        open, as after a kill, and the world may be served again."""
+        try:
             self.store.close()
+        finally:
+            self._release()
 
 
 def _card_row(vehicle_id: int, card: Card) -> CardRow:

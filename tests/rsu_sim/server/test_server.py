@@ -489,7 +489,7 @@ def test_serve_moves_the_scenario_to_the_wall_clock_unless_told_to_keep_it(
     kept = prepare_world(parser.parse_args(["serve", "--out", str(tmp_path / "b"),
                                             "--scenario-clock"]), now)
     for world in (moved, kept):
-        world.store.close()
+        world.abandon()
     assert moved.site.scenario.start_unix + moved.site.scenario.duration_s == pytest.approx(
         now, abs=1)
     assert kept.site.scenario.start_unix == mixed_scenario().start_unix

@@ -56,7 +56,7 @@ def test_a_synced_purchase_is_there_after_reopening(tmp_path: Path) -> None:
     before = card_of(world, number)
     world.fed(5)
     world.sync()
-    world.store.close()  # no clean close: as after a SIGKILL
+    world.abandon()  # no clean close: as after a SIGKILL
 
     again = open_world(tmp_path, None, now=NOW + 60)
     assert card_of(again, number) == before and before[2] == 1
@@ -70,10 +70,10 @@ def test_a_synced_purchase_is_there_after_reopening(tmp_path: Path) -> None:
 def test_a_purchase_not_synced_is_not_there(tmp_path: Path) -> None:
     world = open_world(tmp_path, recipe(), now=NOW)
     number = purchase(world)
-    world.store.close()
+    world.abandon()
     again = open_world(tmp_path, None, now=NOW)
     assert card_of(again, number)[2] == 0
-    again.store.close()
+    again.abandon()
 
 
 def test_serials_continue_after_the_reserved_block(tmp_path: Path) -> None:
@@ -85,22 +85,22 @@ def test_serials_continue_after_the_reserved_block(tmp_path: Path) -> None:
     assert first == [1, 2, 3] and again.allocate() == 1 + SERIAL_BLOCK
     assert WorldSerialStore(world.store, terminal).next_serial == 1 + 2 * SERIAL_BLOCK
     cut_off = WorldSerialStore(world.store, terminal)
-    world.store.close()
+    world.abandon()
     with pytest.raises(SerialStoreError):  # the file is gone: a PSAM error, never a reuse
         cut_off.allocate()
 
 
 def test_a_world_refuses_to_become_another(tmp_path: Path) -> None:
-    open_world(tmp_path, recipe(), now=NOW).store.close()
+    open_world(tmp_path, recipe(), now=NOW).abandon()
     for other in (recipe(seed=9), recipe(faults={"radio_fade": 0.5}),
                   WorldRecipe(*scenario_source("mixed"))):
         with pytest.raises(WorldError, match="give --new"):
             open_world(tmp_path, other, now=NOW)
-    open_world(tmp_path, recipe(), now=NOW).store.close()  # the same recipe goes on
+    open_world(tmp_path, recipe(), now=NOW).abandon()  # the same recipe goes on
 
 
 def test_a_world_whose_population_changed_is_refused(tmp_path: Path) -> None:
-    open_world(tmp_path, recipe(), now=NOW).store.close()
+    open_world(tmp_path, recipe(), now=NOW).abandon()
     with sqlite3.connect(tmp_path / WORLD_FILE) as db:
         db.execute("UPDATE meta SET value = 'x' WHERE key = 'population'")
     with pytest.raises(WorldError, match="another population"):
@@ -120,7 +120,15 @@ def test_a_foreign_or_missing_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_world_without_its_keys_is_refused(tmp_path: Path) -> None:
-    open_world(tmp_path, recipe(), now=NOW).store.close()
+    open_world(tmp_path, recipe(), now=NOW).abandon()
     (tmp_path / "keys.toml").unlink()
     with pytest.raises(WorldError, match=r"keys\.toml"):
         open_world(tmp_path, None, now=NOW)
+
+
+def test_one_process_serves_a_world_at_a_time(tmp_path: Path) -> None:
+    world = open_world(tmp_path, recipe(), now=NOW)
+    with pytest.raises(WorldError, match="being served by another"):
+        open_world(tmp_path, None, now=NOW)
+    world.close("done")
+    open_world(tmp_path, None, now=NOW).abandon()
