@@ -26,6 +26,7 @@ from centre.clearing.evidence import TacCheck
 from centre.clearing.files import clear_journal_file
 from centre.clearing.rules import UPLOAD_WINDOW
 from centre.clearing.tariff import Tariff
+from centre.cli.desk import broker_address
 from centre.errors import CentreConfigError
 from centre.link.mqtt import DEFAULT_SESSION_EXPIRY_S, BrokerSettings, Delivery
 from centre.store.store import Store
@@ -60,13 +61,6 @@ examples:
 """
 
 
-def _address(text: str) -> tuple[str, int]:
-    host, colon, port = text.rpartition(":")
-    if not colon:
-        host, port = text, "1883"
-    if not host or not port.isdigit() or not 0 < int(port) <= 0xFFFF:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST[:PORT]")
-    return host, int(port)
 
 
 def _seconds(text: str) -> float:
@@ -94,7 +88,7 @@ def add_parser(commands: Any) -> None:
     clear.add_argument("--window-days", type=positive_int, default=UPLOAD_WINDOW.days,
                        metavar="N", help=f"upload window in days (default {UPLOAD_WINDOW.days})")
     source = clear.add_argument_group("sources")
-    source.add_argument("--broker", type=_address, metavar="HOST[:PORT]",
+    source.add_argument("--broker", type=broker_address, metavar="HOST[:PORT]",
                         help="clear from this MQTT broker until SIGINT/SIGTERM")
     source.add_argument("--journal", type=Path, action="append", default=[], metavar="FILE",
                         help="clear an exported lane journal (JSON Lines); repeatable")

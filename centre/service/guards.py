@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from centre.service.outcomes import Refusal, RefusalReason
 from centre.store.devices import CardRecord, ObuRecord
-from centre.store.registry import Outlet
+from centre.store.registry import Outlet, Vehicle
 from centre.store.store import StoreTransaction
 from centre.values import CardKind, CardStatus, Request
 
@@ -28,6 +28,14 @@ def obu(tx: StoreTransaction, number: str) -> ObuRecord:
     found = tx.devices.obu(number)
     if found is None:
         raise Refusal(RefusalReason.UNKNOWN_OBU, f"unknown OBU {number}")
+    return found
+
+
+def vehicle(tx: StoreTransaction, plate: str, plate_colour: int) -> Vehicle:
+    found = tx.registry.vehicle_by_plate(plate, plate_colour)
+    if found is None:
+        raise Refusal(RefusalReason.UNKNOWN_VEHICLE,
+                      f"no vehicle {plate} (plate colour {plate_colour}) is registered")
     return found
 
 

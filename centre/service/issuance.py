@@ -67,14 +67,6 @@ class CardApplication:
     credit_guarantee: str | None = None  # A: the credit guarantee recorded (art. 20)
 
 
-def _vehicle(tx: StoreTransaction, plate: str, plate_colour: int) -> Vehicle:
-    found = tx.registry.vehicle_by_plate(plate, plate_colour)
-    if found is None:
-        raise Refusal(RefusalReason.UNKNOWN_VEHICLE,
-                      f"no vehicle {plate} (plate colour {plate_colour}) is registered")
-    return found
-
-
 def _no_card_held(tx: StoreTransaction, vehicle: Vehicle) -> None:
     held = tx.devices.active_card_of_vehicle(vehicle.vehicle_id)
     if held is not None:
@@ -136,6 +128,25 @@ def _card_image(centre: Centre, info: IssuerInfo, kind: CardKind) -> CardImage:
                      secrets.dtk, secrets.dlk)
 
 
+@dataclass(frozen=True, slots=True)
+class _NewCard:
+    number: str
+    info: IssuerInfo
+    image: CardImage
+    where: str
+
+
+def _new_card(centre: Centre, application: CardApplication, vehicle: Vehicle, at: dt.datetime,
+              personaliser: Personaliser) -> _NewCard:
+    """A number taken (committed), the card's 0015 and keys, written by the personaliser
+    (`Refusal` when the device fails)."""
+    number = _card_number(centre, application, at)
+    info = _issuer_info(centre, number, application.kind, vehicle, at)
+    image = _card_image(centre, info, application.kind)
+    where = _personalise(personaliser.personalise_card, image, f"card {number}")
+    return _NewCard(number, info, image, where)
+
+
 def _personalise(write: Any, image: object, what: str) -> str:
     try:
         where: str = write(image)
@@ -173,22 +184,20 @@ def issue_card(centre: Centre, request: Request, application: CardApplication,
 
     def check(tx: StoreTransaction) -> Vehicle:
         _check_application(application)
-        vehicle = _vehicle(tx, application.plate, application.plate_colour)
+        vehicle = guards.vehicle(tx, application.plate, application.plate_colour)
         _no_card_held(tx, vehicle)
         return vehicle
 
     early = _prepare(centre, request, operation, question, check)
     if early is not None:
         return early
-    number = _card_number(centre, application, request.at)
     with centre.store.transaction() as tx:
         vehicle = check(tx)
-    info = _issuer_info(centre, number, application.kind, vehicle, request.at)
-    image = _card_image(centre, info, application.kind)
     try:
-        where = _personalise(personaliser.personalise_card, image, f"card {number}")
+        new = _new_card(centre, application, vehicle, request.at, personaliser)
     except Refusal as refusal:
         return Refused(refusal.reason, refusal.message)
+    number, info, image, where = new.number, new.info, new.image, new.where
 
     def work(tx: StoreTransaction) -> Work:
         vehicle = check(tx)
@@ -212,7 +221,7 @@ def issue_obu(centre: Centre, request: Request, plate: str, plate_colour: int,
     question = {"plate": plate, "plate_colour": plate_colour}
 
     def check(tx: StoreTransaction) -> Vehicle:
-        vehicle = _vehicle(tx, plate, plate_colour)
+        vehicle = guards.vehicle(tx, plate, plate_colour)
         _no_obu_held(tx, vehicle)
         return vehicle
 
@@ -288,13 +297,11 @@ def replace_card(centre: Centre, request: Request, old_number: str, personaliser
     assert vehicle is not None
     application = CardApplication(old.kind, vehicle.data.plate, vehicle.data.plate_colour,
                                   old.payment_method, old.bank_account, old.credit_guarantee)
-    number = _card_number(centre, application, request.at)
-    info = _issuer_info(centre, number, old.kind, vehicle, request.at)
-    image = _card_image(centre, info, old.kind)
     try:
-        where = _personalise(personaliser.personalise_card, image, f"card {number}")
+        new = _new_card(centre, application, vehicle, request.at, personaliser)
     except Refusal as refusal:
         return Refused(refusal.reason, refusal.message)
+    number, info, image, where = new.number, new.info, new.image, new.where
 
     def work(tx: StoreTransaction) -> Work:
         old = check(tx)

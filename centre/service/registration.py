@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from centre.service import guards
 from centre.service.centre import Centre
 from centre.service.listing import refresh_card, refresh_obu
 from centre.service.outcomes import Outcome, Refusal, RefusalReason
 from centre.service.requests import Work, perform
-from centre.store.registry import CustomerData, Vehicle, VehicleData
+from centre.store.registry import CustomerData, VehicleData
 from centre.store.store import StoreTransaction
 from centre.values import Request
 from protocols.errors import RecordError
@@ -78,14 +79,6 @@ def check_vehicle(data: VehicleData) -> None:
             raise _bad(f"{name} {value} is out of range 0..{limit}")
     if len(data.engine_number.encode("gbk", errors="replace")) > 16:
         raise _bad("the engine number is longer than the vehicle file's 16 bytes")
-
-
-def _vehicle(tx: StoreTransaction, plate: str, plate_colour: int) -> Vehicle:
-    found = tx.registry.vehicle_by_plate(plate, plate_colour)
-    if found is None:
-        raise Refusal(RefusalReason.UNKNOWN_VEHICLE,
-                      f"no vehicle {plate} (plate colour {plate_colour}) is registered")
-    return found
 
 
 def _add_vehicle(tx: StoreTransaction, request: Request, customer_id: int,
@@ -159,7 +152,7 @@ def update_vehicle(centre: Centre, request: Request, plate: str, plate_colour: i
     """Change a vehicle's class or file data (art. 26). A card or OBU that carries the old class
     is listed as class mismatch until it is replaced."""
     def work(tx: StoreTransaction) -> Work:
-        vehicle = _vehicle(tx, plate, plate_colour)
+        vehicle = guards.vehicle(tx, plate, plate_colour)
         if not changes or {"plate", "plate_colour"} & set(changes):
             raise _bad("a vehicle change may not change the plate: register the new plate")
         try:

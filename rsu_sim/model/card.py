@@ -271,7 +271,8 @@ class Card:
             return Response(b"", StatusWord.WRONG_LENGTH)
         return self._answer_if_selected(self.record_raw)
 
-    def _initialize(self, command: InitializeForCappPurchase) -> Response:
+    def _begin(self) -> Response | None:
+        """An INITIALIZE drops whatever transaction was open; the refusal when none may start."""
         self._initialized = None
         self._cached_record = None
         self._loading = None
@@ -279,6 +280,12 @@ class Card:
             return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
         if self.locked:
             return Response(b"", StatusWord.APPLICATION_LOCKED)
+        return None
+
+    def _initialize(self, command: InitializeForCappPurchase) -> Response:
+        refused = self._begin()
+        if refused is not None:
+            return refused
         if command.key_index != PURCHASE_KEY_INDEX or self._algorithm is None:
             return Response(b"", StatusWord.KEY_NOT_FOUND)
         if not balance_allows(self.card_type, self.balance, command.amount):
@@ -334,13 +341,9 @@ class Card:
         return Response(tac + mac_2, StatusWord.OK)
 
     def _initialize_load(self, command: InitializeForLoad) -> Response:
-        self._initialized = None
-        self._cached_record = None
-        self._loading = None
-        if not self.selected:
-            return Response(b"", StatusWord.CONDITIONS_NOT_SATISFIED)
-        if self.locked:
-            return Response(b"", StatusWord.APPLICATION_LOCKED)
+        refused = self._begin()
+        if refused is not None:
+            return refused
         if command.load_type != LoadType.PURSE:
             return Response(b"", StatusWord.WRONG_P1_P2)  # no electronic deposit on ETC cards
         if self.card_type != CardType.STORED_VALUE:

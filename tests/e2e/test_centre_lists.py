@@ -95,6 +95,9 @@ async def test_a_card_reported_lost_is_refused_by_the_lane_after_the_next_delta(
         loss_reported = second.changes[0].at
         assert second.version.published_at <= reached
         assert dt.timedelta(0) < reached - loss_reported < dt.timedelta(seconds=10)
+        print(f"loss report to the lane's status: {(reached - loss_reported).total_seconds():.3f}"
+              f" s (publishing to the lane: "
+              f"{(reached - second.version.published_at).total_seconds():.3f} s)")
         with centre.store.transaction() as tx:
             assert [a.lane for a in tx.lists.arrivals("card", 2)] == [1]
 

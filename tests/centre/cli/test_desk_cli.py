@@ -3,62 +3,11 @@ on stderr with exit status 1 and writes nothing, bad usage is status 2."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from centre.cli.main import main
-from centre.store.store import Store
-from keys import Algorithm, generate_key_set, seeded_random_bytes
-from keys.keyset_file import write_key_set
-
-ROOT = Path(__file__).resolve().parents[3]
-DESK = ["--outlet", "370101001", "--operator", "wang"]
-ZHANG = ["--name", "张三", "--id-number", "11010519491231002X", "--plate", "鲁A12345",
-         "--class", "PASSENGER_1"]
-CARD = "37012616000000000001"
-AT = ["--at", "2026-11-02T09:30:00"]
-
-
-@pytest.fixture
-def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "examples").mkdir()
-    shutil.copy(ROOT / "examples" / "centre.toml", tmp_path / "examples")
-    write_key_set(tmp_path / "keys.toml", generate_key_set(
-        ["3701"], Algorithm.SM4, 1, seeded_random_bytes("cli")))
-    return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    try:
-        document = json.loads(out) if "--json" in argv else out
-    except ValueError:
-        document = out
-    return status, document, err
-
-
-def tables(store: str = "var/centre.sqlite3") -> dict[str, int]:
-    with Store.open(store, migrate_schema=False) as opened, opened.transaction() as tx:
-        return {name: tx.sql.value(f"SELECT COUNT(*) FROM {name}")
-                for name in ("customers", "vehicles", "cards", "obus", "requests", "entries",
-                             "loads", "refunds", "list_changes", "counters")}
-
-
-def _ready(capsys: pytest.CaptureFixture[str], *, card: bool = True) -> None:
-    assert run(capsys, "init", "--config", "examples/centre.toml")[0] == 0
-    assert run(capsys, "customer", "add", *DESK, *ZHANG, *AT)[0] == 0
-    if card:
-        status, done, err = run(capsys, "issue", "b-card", *DESK, *AT, "--keys", "keys.toml",
-                                "--plate", "鲁A12345", "--payment", "wechat",
-                                "--personaliser", "emulated:tray", "--json")
-        assert status == 0, err
-        assert done["result"]["card"] == CARD
+from tests.centre.cli.helpers import CARD, DESK, ZHANG, ready, run, tables
 
 
 def test_init_makes_the_store_and_reads_the_configuration(
@@ -110,7 +59,7 @@ def test_a_bad_configuration_names_the_field(desk: Path, capsys: pytest.CaptureF
 ])
 def test_refusals_are_one_line_exit_1_and_write_nothing(
         desk: Path, capsys: pytest.CaptureFixture[str], argv: list[str], reason: str) -> None:
-    _ready(capsys)
+    ready(capsys)
     before = tables()
     status, document, err = run(capsys, *argv, "--json")
     assert status == 1, err
@@ -121,7 +70,7 @@ def test_refusals_are_one_line_exit_1_and_write_nothing(
 
 def test_a_top_up_of_an_a_card_is_refused(desk: Path, capsys: pytest.CaptureFixture[str]
                                           ) -> None:
-    _ready(capsys, card=False)
+    ready(capsys, card=False)
     status, done, _ = run(capsys, "issue", "a-card", *DESK, "--keys", "keys.toml", "--plate",
                           "鲁A12345", "--bank-account", "6222020200001234567", "--guarantee",
                           "agreement 2026-118", "--personaliser", "emulated:tray", "--json")
@@ -151,7 +100,7 @@ def test_a_top_up_of_an_a_card_is_refused(desk: Path, capsys: pytest.CaptureFixt
 ])
 def test_bad_usage_is_exit_2(desk: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
                              ) -> None:
-    _ready(capsys)
+    ready(capsys)
     before = tables()
     status, _, err = run(capsys, *argv)
     assert status == 2 and len(err.splitlines()) == 1
@@ -159,14 +108,14 @@ def test_bad_usage_is_exit_2(desk: Path, capsys: pytest.CaptureFixture[str], arg
 
 
 def test_an_unknown_device_is_one_line(desk: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _ready(capsys)
+    ready(capsys)
     status, _, err = run(capsys, "top-up", *DESK, "--keys", "keys.toml", "--card", CARD,
                          "--amount", "5", "--reader", "pcsc:reader0")
     assert status == 1 and "known NAME (emulated)" in err and len(err.splitlines()) == 1
 
 
 def test_a_day_at_the_desk_in_json(desk: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _ready(capsys)
+    ready(capsys)
     reader = f"emulated:tray/card-{CARD}.json"
     steps = [
         ["top-up", *DESK, "--keys", "keys.toml", "--card", CARD, "--amount", "200",
