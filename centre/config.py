@@ -25,6 +25,7 @@ from centre.settings import (
 )
 from centre.store.registry import Outlet
 from centre.store.store import StoreTransaction
+from cli_conventions.files import NotText, decode_text
 
 FORMAT_VERSION = 1
 #: The name under which the settings live in `centre_meta`.
@@ -215,9 +216,11 @@ def parse_config(text: str, source: str) -> CentreConfig:
 
 def load_config(path: Path) -> CentreConfig:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CentreConfigError(f"{path}: cannot read: {exc}") from exc
+        text = decode_text(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise CentreConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except NotText as exc:
+        raise CentreConfigError(str(exc)) from None
     config = parse_config(text, str(path))
     folder = Path(config.lists.folder)
     if not folder.is_absolute():

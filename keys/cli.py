@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import secrets
+import string
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,13 +44,16 @@ class _InputError(Exception):
 
 
 def _hex(name: str, text: str, *sizes: int) -> bytes:
-    try:
-        value = bytes.fromhex(text)
-    except ValueError:
-        raise _InputError(f"{name}: not hexadecimal") from None
+    wanted = " or ".join(f"{size} bytes ({2 * size} hex digits)" for size in sizes)
+    bad = next((i for i, char in enumerate(text) if char not in string.hexdigits), None)
+    if bad is not None:
+        raise _InputError(f"{name}: not hexadecimal ({text[bad]!r} at position {bad + 1})")
+    if len(text) % 2:
+        raise _InputError(f"{name}: {len(text)} hex digits, an odd number"
+                          + (f"; wants {wanted}" if sizes else ""))
+    value = bytes.fromhex(text)
     if sizes and len(value) not in sizes:
-        wanted = " or ".join(str(size) for size in sizes)
-        raise _InputError(f"{name}: wants {wanted} bytes, got {len(value)}")
+        raise _InputError(f"{name}: wants {wanted}, got {len(value)} bytes")
     return value
 
 

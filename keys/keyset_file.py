@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+from cli_conventions.files import NotText, decode_text
 from keys.errors import KeySetError
 from keys.keyset import KeySet, dump_key_set, parse_key_set
 
@@ -33,9 +34,9 @@ def load_key_set(path: str | os.PathLike[str]) -> KeySet:
             )
         raw = file.read()
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise KeySetError(f"{where}: not UTF-8 text") from None
+        text = decode_text(raw, where)
+    except NotText as exc:
+        raise KeySetError(str(exc)) from None
     return parse_key_set(text, where)
 
 

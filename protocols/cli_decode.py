@@ -14,10 +14,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from cli_conventions import EXIT_STATUS, HelpFormatter, add_commands, add_version_flag
+from cli_conventions.files import NotText, text_lines
 from protocols.envelope import BccPacket, EnvelopeKind, Packet, guess_envelope
 from protocols.errors import FrameError
 from protocols.frame_codec import decode_frame, nonstandard_values
@@ -26,8 +27,6 @@ from protocols.records import Plate
 from protocols.stream import decode_packet
 
 __all__ = [
-    "UnreadableCapture",
-    "capture_lines",
     "decode_one",
     "frame_hex_of_line",
     "main",
@@ -154,22 +153,6 @@ def _is_hex(text: str) -> bool:
     return bool(re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", text))
 
 
-class UnreadableCapture(Exception):
-    """The capture file is not text: the one line says where."""
-
-
-def capture_lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, str]]:
-    """(line number, text) of a capture file's lines; bytes that are not UTF-8 raise
-    UnreadableCapture naming the line, column and file offset."""
-    offset = 0
-    for number, raw in enumerate(lines, start=1):
-        try:
-            yield number, raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UnreadableCapture(
-                f"{name} line {number}, column {exc.start + 1} (byte {offset + exc.start}): "
-                f"not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
-        offset += len(raw)
 
 
 def _sources(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
@@ -181,7 +164,7 @@ def _sources(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
     name = "stdin" if args.file == "-" else args.file
     stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
     with stream:
-        for number, line in capture_lines(stream, name):
+        for number, line in text_lines(stream, name):
             split = split_capture_line(line)
             if split is not None:
                 yield f"{name} line {number}", *split
@@ -278,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    except UnreadableCapture as exc:
+    except NotText as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 1 if failed else 0

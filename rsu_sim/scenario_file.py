@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cli_conventions.files import NotText, decode_text
 from protocols.frames import LaneMode
 from protocols.records import VehicleClass
 from rsu_sim.errors import ScenarioError
@@ -39,21 +40,24 @@ Table = dict[str, Any]
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate the scenario file at `path`."""
     path = Path(path)
+    return parse_scenario(_read_text(path, str(path)), str(path))
+
+
+def _read_text(path: Path, name: str) -> str:
+    """The text of a scenario file; ScenarioError naming the file (and where it is not text)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read: {exc}", file=str(path)) from exc
-    return parse_scenario(text, str(path))
+        return decode_text(path.read_bytes(), name)
+    except OSError as exc:
+        raise ScenarioError(f"cannot read: {exc.strerror or exc}", file=name) from exc
+    except NotText as exc:
+        raise ScenarioError(str(exc).removeprefix(f"{name}: "), file=name) from None
 
 
 def scenario_source(name: str) -> tuple[str, str]:
     """(label, TOML text) of a scenario named on a command line: a file when `name` looks like
     a path or is one, else a packaged scenario."""
     if name.endswith(".toml") or "/" in name or Path(name).is_file():
-        try:
-            return name, Path(name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"cannot read: {exc}", file=name) from exc
+        return name, _read_text(Path(name), name)
     resource = resources.files("rsu_sim") / "scenarios" / f"{name}.toml"
     try:
         return f"rsu_sim/scenarios/{name}.toml", resource.read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ from centre.clearing.arrivals import from_journal_line
 from centre.clearing.clearer import BatchReport, Clearer, Inbound, Unreadable
 from centre.clearing.values import Source
 from centre.errors import ClearingError, ClearingInputError
+from cli_conventions.files import NotText, text_lines
 
 #: Lines per store transaction.
 FILE_BATCH = 1000
@@ -19,8 +20,8 @@ FILE_BATCH = 1000
 def journal_lines(path: Path) -> Iterator[Inbound]:
     """Every line of an exported journal with something to clear, as clearing takes it."""
     try:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
+        with path.open("rb") as lines:
+            for number, line in text_lines(lines, str(path)):
                 origin = f"{path.name}:{number}"
                 try:
                     arrival = from_journal_line(line, origin)
@@ -29,8 +30,10 @@ def journal_lines(path: Path) -> Iterator[Inbound]:
                     continue
                 if arrival is not None:
                     yield arrival
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ClearingError(f"{path}: cannot read ({exc})") from exc
+    except OSError as exc:
+        raise ClearingError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except NotText as exc:
+        raise ClearingError(str(exc)) from None
 
 
 def clear_journal_file(clearer: Clearer, path: Path, batch: int = FILE_BATCH) -> BatchReport:

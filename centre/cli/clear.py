@@ -30,6 +30,7 @@ from centre.cli.desk import broker_address
 from centre.errors import CentreConfigError
 from centre.link.mqtt import DEFAULT_SESSION_EXPIRY_S, BrokerSettings, Delivery
 from centre.store.store import Store
+from cli_conventions.files import NotText, decode_text
 from keys.keyset_file import load_key_set
 from lane_engine.cli.args import EXIT_STATUS, UsageError, add_json_flag, positive_int, print_json
 from lane_engine.fees.table_file import load_fee_table
@@ -128,7 +129,9 @@ def _password(path: Path | None) -> str | None:
     try:
         if path.stat().st_mode & 0o077:
             raise CentreConfigError(f"{path}: readable by group or others; want mode 0600")
-        return path.read_text(encoding="utf-8").splitlines()[0].strip()
+        return decode_text(path.read_bytes(), str(path)).splitlines()[0].strip()
+    except NotText as exc:
+        raise CentreConfigError(str(exc)) from None
     except (OSError, IndexError) as exc:
         raise CentreConfigError(f"{path}: cannot read the password ({exc})") from exc
 

@@ -16,6 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli_conventions.numbers import non_negative_int
 from lane_engine.cli.args import (
     EXIT_STATUS,
     Parser,
@@ -83,7 +84,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                         help="take the journal path from this configuration")
     status.add_argument("--journal", type=Path, metavar="PATH",
                         help="journal database (default var/journal.sqlite3, or the config's)")
-    status.add_argument("--last", type=int, default=5, metavar="N",
+    status.add_argument("--last", type=non_negative_int, default=5, metavar="N",
                         help="how many of the newest records to show (default 5)")
     add_json_flag(status)
     add_top_parser(commands)

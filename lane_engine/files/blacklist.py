@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cli_conventions.files import NotText, decode_text
 from lane_engine.core.blacklist import (
     Blacklist,
     BlacklistDelta,
@@ -160,9 +161,9 @@ def load_delta_text(path: Path) -> BlacklistDelta:
 def _text_lines(path: Path) -> list[tuple[int, str]]:
     """(line number, stripped text) of the lines that are neither blank nor comments."""
     try:
-        text = _read(path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BlacklistError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        text = decode_text(_read(path), str(path))
+    except NotText as exc:
+        raise BlacklistError(str(exc)) from None
     kept = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
     kept = [(n, line) for n, line in kept if line and not line.startswith("#")]
     if not kept:

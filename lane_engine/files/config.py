@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cli_conventions.files import NotText, decode_text
 from lane_engine.config import (
     DEFAULT_JOURNAL,
     DEFAULT_MQTT_PORT,
@@ -188,11 +189,11 @@ class _Reader:
         try:
             with path.open("rb") as stream:
                 mode = os.fstat(stream.fileno()).st_mode
-                text = stream.read().decode("utf-8")
+                text = decode_text(stream.read(), str(path))
         except OSError as exc:
             raise self.error("mqtt.password_file", f"{path}: {exc.strerror or exc}") from exc
-        except UnicodeDecodeError:
-            raise self.error("mqtt.password_file", f"{path}: not UTF-8 text") from None
+        except NotText as exc:
+            raise self.error("mqtt.password_file", str(exc)) from None
         if mode & 0o077:
             raise self.error("mqtt.password_file", f"{path}: mode {stat.S_IMODE(mode):04o} lets "
                                                    "group or others read it; want 0600")

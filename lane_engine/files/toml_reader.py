@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cli_conventions.files import NotText, decode_text
 from lane_engine.errors import LaneError
 
 __all__ = [
@@ -34,9 +35,11 @@ def read_toml(path: Path, *, what: str, error: type[E]) -> dict[str, Any]:
     file (`what` says what the file is: "configuration", "policy file", ...)."""
     try:
         with path.open("rb") as stream:
-            return tomllib.load(stream)
+            return tomllib.loads(decode_text(stream.read(), str(path)))
     except OSError as exc:
         raise error(f"{path}: cannot read {what}: {exc.strerror or exc}") from exc
+    except NotText as exc:
+        raise error(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML: {exc}") from exc
 

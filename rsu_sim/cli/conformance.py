@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cli_conventions.files import NotText, text_lines
 from lane_engine.aio.data import load_blacklist
 from lane_engine.core.policy import NoEntryHandling, Policy, cash_fee, discounted_fee
 from lane_engine.fees.builder import build_fee_table
@@ -162,11 +163,15 @@ def judge_frame_log(path: Path, judge: Judge) -> float:
     """Feed every line of the frame log at `path` to `judge`; returns the time of the last."""
     last = time.time()
     try:
-        stream = path.open(encoding="utf-8", errors="replace")
+        stream = path.open("rb")
     except OSError as exc:
         raise OutputError(f"{path}: cannot read the frame log ({exc.strerror})") from exc
     with stream:
-        for text in stream:
+        try:
+            lines = list(text_lines(stream, str(path)))
+        except NotText as exc:
+            raise OutputError(str(exc)) from None
+        for _, text in lines:
             line = parse_line(text)
             if line is None:
                 continue

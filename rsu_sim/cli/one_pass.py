@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cli_conventions.numbers import int_between
 from keys.keyset_file import load_key_set
 from lane_engine.aio.data import load_blacklist
 from lane_engine.cli.args import UsageError, station_key
@@ -53,7 +54,8 @@ def add_pass_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the key set of the lane's PSAM")
     parser.add_argument("--mode", choices=("entry", "exit"), required=True)
     parser.add_argument("--station", type=station_key, required=True, metavar="NET/STATION")
-    parser.add_argument("--lane", type=int, default=1, metavar="N", help="lane number (1)")
+    parser.add_argument("--lane", type=int_between(0, 255, "a lane number"), default=1,
+                        metavar="N", help="lane number, 0..255 (1)")
     parser.add_argument("--blacklist", type=Path, metavar="FILE",
                         help="the lane's full list (text or binary, as the lane loads it)")
     parser.add_argument("--delta", type=Path, action="append", default=[], metavar="FILE",

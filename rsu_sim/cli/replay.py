@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from cli_conventions.files import NotText, decode_text
 from rsu_sim.errors import SimError
 from rsu_sim.replay.capture import CaptureError, one_connection, read_capture
 from rsu_sim.replay.compare import differences
@@ -66,9 +67,11 @@ def run_replay(args: argparse.Namespace) -> int:
     """Replay, print the differences and a summary; 0 when the lane answered as captured."""
     host, port = _address(args.lane)
     try:
-        text = args.log.read_text(encoding="utf-8", errors="replace")
+        text = decode_text(args.log.read_bytes(), str(args.log))
     except OSError as exc:
         raise SimError(f"{args.log}: cannot read ({exc.strerror})") from exc
+    except NotText as exc:
+        raise SimError(str(exc)) from None
     frames = read_capture(text.splitlines(), str(args.log))
     if not frames:
         raise CaptureError(f"{args.log}: no frames")

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from cli_conventions import numbers
 from lane_engine.errors import LaneError
 from lane_engine.files.blacklist import save_binary
 from rsu_sim.cli.conformance import (
@@ -72,17 +73,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default: the world's own, {DEFAULT_SCENARIO} for a new world)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on "
                         "(default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, metavar="P",
+    parser.add_argument("--port", type=numbers.port, default=None, metavar="P",
                         help="port of the first lane; the others take P+1, P+2, ... "
                              f"(default: the scenario's lane ports, else {DEFAULT_PORT}+i; "
                              "0: ephemeral)")
-    parser.add_argument("--speed", type=float, default=1.0, metavar="X",
+    parser.add_argument("--speed", type=numbers.positive_float, default=1.0, metavar="X",
                         help="make vehicles arrive X times as often; link and air timing stay "
                              "real time (default: 1)")
-    parser.add_argument("--vehicles", type=int, default=None, metavar="N",
+    parser.add_argument("--vehicles", type=numbers.positive_int, default=None, metavar="N",
                         help="stop once the first N arrivals of the world have passed "
                              "(default: the whole scenario)")
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", type=numbers.non_negative_int, default=None,
                         help="seed of every draw of a new world (default: the scenario's)")
     parser.add_argument("--start-traffic", choices=[s.value for s in StartTraffic],
                         default=StartTraffic.ALL.value,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cli_conventions.files import NotText, decode_text
 from keys.errors import KeySetError
 from keys.keyset import KeySet
 from keys.keyset_file import load_key_set, write_key_set
@@ -224,11 +225,13 @@ def load_run(directory: Path) -> RunFiles:
         finally:
             journal.close_journal()
         key_set = load_key_set(directory / KEYS_FILE)
-        text = (directory / CARDS_FILE).read_text(encoding="utf-8")
+        cards_path = directory / CARDS_FILE
+        text = decode_text(cards_path.read_bytes(), str(cards_path))
         cards = tuple(_card(line) for line in text.splitlines() if line.strip())
         summary_path = directory / SUMMARY_FILE
-        summary = json.loads(summary_path.read_text("utf-8")) if summary_path.is_file() else {}
-    except (LaneError, KeySetError) as exc:
+        summary = (json.loads(decode_text(summary_path.read_bytes(), str(summary_path)))
+                   if summary_path.is_file() else {})
+    except (LaneError, KeySetError, NotText) as exc:
         raise OutputError(str(exc)) from exc
     except OSError as exc:
         raise OutputError(f"{directory}: cannot read ({exc.strerror})") from exc

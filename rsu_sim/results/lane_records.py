@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cli_conventions.files import NotText, decode_text
 from lane_engine.errors import LaneError
 from lane_engine.journal import EntryState, JournalEntry, SqliteJournal
 from lane_engine.journal.codec import record_from_dict
@@ -35,9 +36,11 @@ def load_journal(path: Path) -> tuple[JournalEntry, ...]:
 def load_records(path: Path) -> tuple[JournalEntry, ...]:
     """The lane records of a JSON Lines file (see the module docstring)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OutputError(f"{path}: cannot read ({exc})") from exc
+        lines = decode_text(path.read_bytes(), str(path)).splitlines()
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except NotText as exc:
+        raise OutputError(str(exc)) from None
     latest: dict[str, tuple[float, JournalEntry]] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -75,9 +75,15 @@ def lane_ports(scenario: Scenario, base_port: int | None = None,
             raise ServeError(f"{len(ports)} ports for {count} lanes")
         return list(ports)
     if base_port is not None:
-        return [0 if base_port == 0 else base_port + i for i in range(count)]
-    return [lane.port if lane.port is not None else DEFAULT_PORT + i
-            for i, lane in enumerate(scenario.lanes)]
+        chosen = [0 if base_port == 0 else base_port + i for i in range(count)]
+    else:
+        chosen = [lane.port if lane.port is not None else DEFAULT_PORT + i
+                  for i, lane in enumerate(scenario.lanes)]
+    for lane, port in zip(scenario.lanes, chosen, strict=True):
+        if not 0 <= port <= 0xFFFF:
+            first = f" (the first lane on {base_port}, each next one port up)" if base_port else ""
+            raise ServeError(f"lane {lane.lane_id}: port {port} is not 0..65535{first}")
+    return chosen
 
 
 OnReady = Callable[[Mapping[str, int]], object]
@@ -209,8 +215,8 @@ async def serve(
     """
     if speed <= 0:
         raise ServeError(f"speed {speed!r} must be > 0")
-    if vehicles is not None and vehicles < 0:
-        raise ServeError(f"vehicles {vehicles!r} must be >= 0")
+    if vehicles is not None and vehicles < 1:
+        raise ServeError(f"vehicles {vehicles!r} must be >= 1 (None: the whole scenario)")
     if world is not None:
         site = world.site
     site = build_site(scenario, seed) if site is None else site

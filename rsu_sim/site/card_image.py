@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from cli_conventions.files import NotText, decode_text
 from keys.ciphers import Algorithm
 from keys.keyset import ALGORITHM_NAMES
 from keys.secret import SecretKey
@@ -110,7 +111,9 @@ def _read_json(path: Path) -> dict[str, Any]:
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise CardImageError(f"{path}: readable by group or others (mode "
                                  f"{stat.S_IMODE(mode):04o}); it holds card keys, want 0600")
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(decode_text(path.read_bytes(), str(path)))
+    except NotText as exc:
+        raise CardImageError(str(exc)) from None
     except CardImageError:
         raise
     except FileNotFoundError:

@@ -133,6 +133,6 @@ def test_binary_capture_file_is_refused_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "protocols", "decode", "--file", str(capture)],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
-    assert result.stderr == (f"error: {capture} line 2, column 3 (byte 77): "
+    assert result.stderr == (f"error: {capture}: line 2, column 3 (byte 77): "
                              "not UTF-8 text (byte 0xfe)\n")
     assert len(result.stdout.splitlines()) == 1  # the frame before it was decoded
