@@ -37,7 +37,7 @@ from rsu_sim.errors import OutputError, WorldError
 from rsu_sim.harness.setup import build_blacklist
 from rsu_sim.scenario_file import fault_argument, fault_overrides, scenario_source
 from rsu_sim.server.frame_log import ServeSummary
-from rsu_sim.server.server import DEFAULT_PORT, StartTraffic, serve
+from rsu_sim.server.server import DEFAULT_PORT, StartTraffic, lane_ports, serve
 from rsu_sim.world.durable import DurableWorld
 from rsu_sim.world.opening import WorldRecipe, open_world, remove_world, world_exists
 
@@ -127,6 +127,8 @@ def prepare_world(args: argparse.Namespace, now: float, terms: Terms | None = No
     lane's blacklist written beside it."""
     out: Path = args.out
     recipe = recipe_of(args, terms)
+    if recipe is not None:
+        lane_ports(recipe.scenario(), args.port)  # a port past 65535 is refused before anything
     if args.new:
         remove_world(out)
         with contextlib.suppress(FileNotFoundError):
