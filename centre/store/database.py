@@ -35,6 +35,9 @@ Row = tuple[Any, ...]
 #: How long a SQLite writer waits for another's lock before giving up.
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
+#: Times an opener tries to switch a new file to WAL while another opener holds it.
+_WAL_ATTEMPTS = 100
+
 
 class Dialect(Enum):
     """The database engine behind a connection."""
@@ -215,7 +218,7 @@ def _open_sqlite(path: Path, create: bool) -> Database:
         raise StoreError(f"{where}: cannot open: {exc}") from exc
     try:
         connection.execute("PRAGMA foreign_keys = ON")
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _switch_to_wal(connection)
         if mode != "wal":
             raise StoreError(f"{where}: cannot switch to WAL (journal mode {mode})")
         connection.execute("PRAGMA synchronous = FULL")
@@ -225,6 +228,24 @@ def _open_sqlite(path: Path, create: bool) -> Database:
     # isolation_level=None: no implicit BEGIN; `Database` issues BEGIN IMMEDIATE itself, and
     # commit()/rollback() end it.
     return Database(Dialect.SQLITE, connection, where)
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> str:
+    """Switch the file to WAL and return the journal mode it is in.
+
+    SQLite takes the lock for that switch without calling the busy handler, so an opener racing
+    another on a new file gets "database is locked" at once; it waits for the other's lock (an
+    exclusive transaction does wait, up to the busy timeout) and tries again.
+    """
+    for _ in range(_WAL_ATTEMPTS):
+        try:
+            return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            connection.execute("BEGIN EXCLUSIVE")
+            connection.execute("ROLLBACK")
+    raise sqlite3.OperationalError("stayed busy: cannot switch to WAL")
 
 
 def _open_postgres(url: str) -> Database:
