@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +62,8 @@ class EdgeWindow:
     wall_s: float = 0.0
     cpu_s: float = 0.0
     b4_read_at: dict[int | None, float] = field(default_factory=dict)  # by lane
+    threads_at_open: dict[str, float] = field(default_factory=dict)
+    threads_s: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, event: LaneEvent) -> None:
         kind = type(event.event)
@@ -79,11 +83,14 @@ class EdgeWindow:
 
     def start(self) -> None:
         self.open, self.opened_at, self.cpu_at_open = True, time.perf_counter(), time.process_time()
+        self.threads_at_open = thread_cpu_s()
 
     def stop(self) -> None:
         self.open = False
         self.wall_s = time.perf_counter() - self.opened_at
         self.cpu_s = time.process_time() - self.cpu_at_open
+        now = thread_cpu_s()
+        self.threads_s = {name: now[name] - self.threads_at_open.get(name, 0.0) for name in now}
 
     def figures(self) -> dict[str, Any]:
         """Transactions per second, lane-process CPU per transaction and latency percentiles."""
@@ -98,8 +105,28 @@ class EdgeWindow:
             "decision_ms_p99": percentile(ordered, 0.99) * 1e3 if ordered else None,
             "decision_ms_max": ordered[-1] * 1e3 if ordered else None,
             "decision_samples": len(ordered),
+            **{f"lane_cpu_us_per_transaction_{name}": seconds / self.decided * 1e6
+               for name, seconds in self.threads_s.items() if self.decided},
             "decision_ms_samples": [round(x * 1e3, 3) for x in self.latencies_s],
         }
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's event-loop thread and of the journal's writer thread
+    (Linux: /proc/self/task/<id>/stat), by thread name."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for thread in threading.enumerate():
+        name = {"MainThread": "loop_thread", "journal-writer": "writer_thread"}.get(thread.name)
+        if name is None or thread.native_id is None:
+            continue
+        try:
+            fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        values = fields[1].split()
+        found[name] = (int(values[11]) + int(values[12])) / ticks  # utime + stime
+    return found
 
 
 def percentile(ordered: list[float], fraction: float) -> float:
