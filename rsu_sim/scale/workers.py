@@ -83,4 +83,12 @@ def run_on_dask(specs: Sequence[ShardSpec], out: str, journal_mode: str, address
     finally:
         client.close()
         if cluster is not None:
-            cluster.close()
+            # A worker that takes its time to stop is killed by its nanny, with a warning
+            # that says nothing to the user of a finished run.
+            quiet = logging.getLogger("distributed")
+            level = quiet.level
+            quiet.setLevel(logging.ERROR)
+            try:
+                cluster.close()
+            finally:
+                quiet.setLevel(level)
