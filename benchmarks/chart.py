@@ -21,6 +21,8 @@ LATENCY_RUNS = (
      "tab:blue"),
     ("test_tcp_32_lanes_at_target_load[loaded]", "TCP, 1,000 vehicles/s, machine loaded",
      "tab:orange"),
+    ("test_tcp_32_lanes_at_target_load_commit_on_the_loop",
+     "TCP, 1,000 vehicles/s, commit on the loop", "tab:purple"),
 )
 #: Units of throughput: the targets in these units get a bar.
 RATE_UNITS = ("tps", "vehicles/CPU s", "vehicles/s", "×")

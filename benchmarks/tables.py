@@ -136,6 +136,8 @@ def suite_tables(run: Run) -> list[Table]:
                        (f"{TCP_TARGET_LOAD}[idle]", "scripted RSUs, 1,000 vehicles/s offered"),
                        (f"{TCP_TARGET_LOAD}[loaded]",
                         "scripted RSUs, 1,000 vehicles/s offered, machine loaded"),
+                       (f"{TCP_TARGET_LOAD}_commit_on_the_loop",
+                        "scripted RSUs, 1,000 vehicles/s offered, commit on the loop"),
                        (TCP_SIMULATED, "simulated RSUs, real time")):
         x = run.get(name)
         info = {} if x is None else x["extra_info"]

@@ -198,24 +198,26 @@ def fsync_figures(out: bytes) -> dict[str, Any]:
 
 
 async def scripted_run(directory: Path, *, lanes: int, warmup_s: float, window_s: float,
-                       offered_tps: float = 0.0, load_cpu: int | None = None
-                       ) -> dict[str, Any]:
+                       offered_tps: float = 0.0, load_cpu: int | None = None,
+                       writer_thread: bool = True) -> dict[str, Any]:
     """`lanes` exit lanes against the scripted RSU process, as fast as they answer or at
     `offered_tps` vehicles per second over all lanes; figures of the window, with the disk's
     fsync latency measured beside it (same directory) and, with `load_cpu`, the machine loaded
     by that many busy processes and a writer that fsyncs."""
     if load_cpu is None:
         return await _scripted_run(directory, lanes=lanes, warmup_s=warmup_s,
-                                   window_s=window_s, offered_tps=offered_tps)
+                                   window_s=window_s, offered_tps=offered_tps,
+                                   writer_thread=writer_thread)
     async with Helper("load", str(directory), "--cpu", str(load_cpu)):
         figures = await _scripted_run(directory, lanes=lanes, warmup_s=warmup_s,
-                                      window_s=window_s, offered_tps=offered_tps)
+                                      window_s=window_s, offered_tps=offered_tps,
+                                      writer_thread=writer_thread)
     figures["load_cpu_processes"] = load_cpu
     return figures
 
 
 async def _scripted_run(directory: Path, *, lanes: int, warmup_s: float, window_s: float,
-                        offered_tps: float) -> dict[str, Any]:
+                        offered_tps: float, writer_thread: bool) -> dict[str, Any]:
     prepared = prepare_run(exit_plaza_scenario(1, vehicles=10), directory, now=time.time())
     entries = priced_entries(prepared, SCRIPTED_ENTRIES)
     rsu = await asyncio.create_subprocess_exec(
@@ -233,7 +235,7 @@ async def _scripted_run(directory: Path, *, lanes: int, warmup_s: float, window_
             lanes=tuple(LaneSettings(n, LaneMode.EXIT, "127.0.0.1", ports[str(n)])
                         for n in range(1, lanes + 1)),
             policy=files.policy, fee_table=files.fee_table, blacklist=files.blacklist,
-            journal=files.journal)
+            journal=files.journal, commit_on_writer_thread=writer_thread)
         bus, stop = EventBus(frames=True), asyncio.Event()
         bus.subscribe(window)
         plaza = asyncio.create_task(run_plaza(config, stop=stop, bus=bus))

@@ -97,6 +97,16 @@ def test_tcp_32_lanes_at_target_load(benchmark, tmp_path: Path, machine: str) ->
     assert figures["rsu_errors"] == [] and figures["decisions"] == figures["completed"] > 0
 
 
+def test_tcp_32_lanes_at_target_load_commit_on_the_loop(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The target-load run with the group commit on the event loop (`journal.writer_thread =
+    false`): the reference the writer thread is compared with, in the same run."""
+    figures = _tcp(benchmark, lambda: scripted_run(
+        tmp_path, lanes=TCP_LANES, warmup_s=TCP_WARMUP_S, window_s=TARGET_WINDOW_S,
+        offered_tps=TARGET_TPS, writer_thread=False),
+        impl=f"scripted RSUs, {TARGET_TPS:,.0f} vehicles/s offered, commit on the loop")
+    assert figures["rsu_errors"] == [] and figures["decisions"] == figures["completed"] > 0
+
+
 def test_tcp_32_lanes_simulated_rsus(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The realistic figure: the simulator's RSUs, radio timing in real time, queues ahead."""
     figures = _tcp(benchmark, lambda: simulated_run(

@@ -183,6 +183,9 @@ class PlazaConfig:
     lane_timeouts: Timeouts = field(default_factory=Timeouts)
     timeouts: RuntimeTimeouts = RuntimeTimeouts()
     reconnect: Reconnect = Reconnect()
+    #: group commits on the journal's writer thread (False: on the event loop, the fsync
+    #: holding every lane)
+    commit_on_writer_thread: bool = True
     source: str = field(default="<config>", compare=False)
 
     def __post_init__(self) -> None:

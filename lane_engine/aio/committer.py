@@ -65,8 +65,13 @@ class GroupCommitter:
         *,
         on_commit: Callable[[], None] = lambda: None,
         on_failure: Callable[[LaneError], None] = lambda exc: None,
+        writer_thread: bool = True,
     ) -> None:
         self.journal = journal
+        #: False: each group is committed on the event loop when handed over (the loop waits
+        #: for the fsync; no thread, no hand-off), for comparison and for machines where that
+        #: measures better.
+        self.writer_thread = writer_thread
         self._on_commit = on_commit
         self._on_failure = on_failure
         self._pending: list[JournalWrite] = []
@@ -131,12 +136,19 @@ class GroupCommitter:
         if (self._running is not None or not self._pending or self.failure is not None
                 or self._closed):
             return
+        group = self._running = _Group(self._pending, self._pending_done)
+        self._pending, self._pending_done = [], None
+        if not self.writer_thread:
+            started = time.perf_counter()
+            group.error = self._commit(group.writes)
+            group.seconds = time.perf_counter() - started
+            group.finished = True
+            self._finished(group)
+            return
         if self._thread is None:
             self._thread = threading.Thread(target=self._write_groups, name="journal-writer",
                                             daemon=True)
             self._thread.start()
-        group = self._running = _Group(self._pending, self._pending_done)
-        self._pending, self._pending_done = [], None
         self._groups.put(group)
 
     async def drained(self) -> None:

@@ -106,7 +106,8 @@ class Plaza:
         try:
             counters = self._recover(journal)
             committer = GroupCommitter(journal, on_commit=self._committed,
-                                       on_failure=self._journal_failed)
+                                       on_failure=self._journal_failed,
+                                       writer_thread=config.commit_on_writer_thread)
             # Read off the writer thread's connection: a read never waits for a commit.
             outbox = self._outbox = CommittedOutbox(committer)
             if config.mqtt is not None:

@@ -49,6 +49,7 @@ _TABLES: dict[str, set[str]] = {
                  "purchase_s", "refetch_s", "refetch_attempts"},
     "reconnect": {"initial_s", "max_s", "jitter"},
     "metrics": {"host", "port"},
+    "journal": {"writer_thread"},
 }
 _TLS_KEYS = {"ca_file", "cert_file", "key_file"}
 _LANE_KEYS = {"number", "mode", "rsu", "envelope", "bst_interval_ms", "tx_power",
@@ -97,6 +98,8 @@ def config_from_mapping(document: dict[str, Any], source: str = "<config>") -> P
                                  connect_s=float, shutdown_s=float, drain_s=float),
             reconnect=reader.made(Reconnect, "reconnect", tables["reconnect"],
                                   initial_s=float, max_s=float, jitter=float),
+            commit_on_writer_thread=reader.get(tables["journal"], "journal.writer_thread", bool,
+                                               True),
             source=source,
         )
     except ConfigError as exc:

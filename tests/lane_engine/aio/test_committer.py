@@ -145,3 +145,13 @@ async def test_close_commits_what_is_left_and_stops_the_writer(journal: SqliteJo
     assert not writer[0].is_alive()
     with pytest.raises(JournalError, match="closed"):
         group.submit(note(seen, "late"))
+
+
+async def test_without_the_writer_thread_a_group_commits_on_the_loop(
+        journal: SqliteJournal) -> None:
+    threads: list[str] = []
+    group = GroupCommitter(journal, writer_thread=False)
+    group.submit(lambda j: threads.append(threading.current_thread().name), urgent=True)
+    await group.durable()
+    assert threads == [threading.current_thread().name] and group.commits == 1
+    group.close()

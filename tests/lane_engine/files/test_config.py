@@ -140,3 +140,12 @@ def test_mqtt_security_faults_name_the_field(tmp_path: Path, mqtt: str, message:
     text = MINIMAL + "[mqtt]\n" + mqtt.replace("OPEN", str(open_file)) + "\n"
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, text))
+
+
+def test_the_group_commit_runs_on_the_writer_thread_unless_told_otherwise(
+        tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, MINIMAL)).commit_on_writer_thread is True
+    loop = load_config(write(tmp_path, MINIMAL + "[journal]\nwriter_thread = false\n"))
+    assert loop.commit_on_writer_thread is False
+    with pytest.raises(ConfigError, match="journal.writer_thread: must be"):
+        load_config(write(tmp_path, MINIMAL + '[journal]\nwriter_thread = "no"\n'))
