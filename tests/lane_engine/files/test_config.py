@@ -147,5 +147,5 @@ def test_the_group_commit_runs_on_the_writer_thread_unless_told_otherwise(
     assert load_config(write(tmp_path, MINIMAL)).commit_on_writer_thread is True
     loop = load_config(write(tmp_path, MINIMAL + "[journal]\nwriter_thread = false\n"))
     assert loop.commit_on_writer_thread is False
-    with pytest.raises(ConfigError, match="journal.writer_thread: must be"):
+    with pytest.raises(ConfigError, match=r"journal\.writer_thread: must be"):
         load_config(write(tmp_path, MINIMAL + '[journal]\nwriter_thread = "no"\n'))
