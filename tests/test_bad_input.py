@@ -172,3 +172,91 @@ def test_keys_generate_into_a_missing_folder_fails_with_the_reason(tmp_path: Pat
     assert one_line(result) == (f"python -m keys: error: {target}: cannot write "
                                 "(No such file or directory)")
     assert not target.parent.exists()
+
+
+# ---------------------------------------------------------------- journals
+
+
+def _damaged_journal(path: Path) -> None:
+    import sqlite3
+
+    from lane_engine.journal import SqliteJournal
+    from tests.lane_engine.journal.journal_records import intent
+
+    with SqliteJournal(path) as journal:
+        for n in range(40):
+            journal.open_intent(intent(n))
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    data[-page:] = b"\x5a" * page  # the last page overwritten
+    path.write_bytes(bytes(data))
+
+
+def _config(tmp_path: Path, journal: Path) -> Path:
+    config = tmp_path / "lane.toml"
+    config.write_text(f"""[plaza]
+network = "3701"
+station = 120
+[paths]
+journal = "{journal}"
+policy = "{ROOT / 'examples' / 'policy.toml'}"
+[[lanes]]
+number = 1
+mode = "entry"
+rsu = "127.0.0.1:1"
+""", encoding="utf-8")
+    return config
+
+
+@pytest.mark.parametrize("command", ["open-intents", "list", "stats"])
+def test_every_journal_command_refuses_a_damaged_journal_alike(
+        tmp_path: Path, command: str) -> None:
+    # On main `open-intents` printed "0 open intent(s)" and exited 0: a recovering operator
+    # would have believed nothing was in doubt.
+    journal = tmp_path / "journal.sqlite3"
+    _damaged_journal(journal)
+    result = run("lane-engine", "journal", "--journal", str(journal), command)
+    assert result.returncode == 1 and result.stdout == ""
+    line = one_line(result)
+    assert line.startswith(f"lane-engine journal: error: journal {journal} is damaged (")
+    assert line.endswith(f"`lane-engine journal --journal {journal} check` lists what is wrong")
+
+
+def test_status_and_run_refuse_a_damaged_journal_with_the_same_message(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    _damaged_journal(journal)
+    expected = run("lane-engine", "journal", "--journal", str(journal), "stats").stderr
+    reason = expected.split("error: ", 1)[1].strip()
+    status = run("lane-engine", "status", "--journal", str(journal))
+    assert status.returncode == 1 and reason in status.stderr
+    lane = run("lane-engine", "run", "--config", str(_config(tmp_path, journal)))
+    assert lane.returncode == 1 and reason in lane.stderr
+
+
+def test_journal_check_lists_the_damage_and_passes_a_sound_journal(tmp_path: Path) -> None:
+    from lane_engine.journal import SqliteJournal
+
+    sound = tmp_path / "sound.sqlite3"
+    SqliteJournal(sound).close_journal()
+    result = run("lane-engine", "journal", "--journal", str(sound), "check")
+    assert (result.returncode, result.stdout) == (0, f"{sound}: ok (SQLite integrity check)\n")
+    journal = tmp_path / "journal.sqlite3"
+    _damaged_journal(journal)
+    result = run("lane-engine", "journal", "--journal", str(journal), "check")
+    assert result.returncode == 1 and result.stdout.strip()
+    assert one_line(result).startswith(f"lane-engine journal: journal {journal} is damaged: ")
+
+
+def test_run_refuses_an_empty_journal_file_as_the_journal_commands_do(tmp_path: Path) -> None:
+    # On main `run` took an empty file for a new journal; `journal` refused it.
+    journal = tmp_path / "journal.sqlite3"
+    journal.touch()
+    lane = run("lane-engine", "run", "--config", str(_config(tmp_path, journal)))
+    listing = run("lane-engine", "journal", "--journal", str(journal), "stats")
+    reason = f"no journal at {journal}: an empty file is not a lane journal"
+    assert lane.returncode == 1 and reason in lane.stderr
+    assert listing.returncode == 1 and reason in one_line(listing)
+    assert journal.stat().st_size == 0

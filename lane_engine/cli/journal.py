@@ -8,8 +8,9 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
+from cli_conventions.files import DurableFile
 from lane_engine import times
 from lane_engine.cli.args import (
     Parser,
@@ -45,7 +46,8 @@ times: ISO 8601 (2024-05-01, 2024-05-01T08:00, 2024-05-01T08:00:00+08:00; the la
 zone, UTC+8, when no offset is given) or UNIX seconds: any time the lane printed (a record's
 transaction_time, a listed or exported time) can be pasted. The journal selects by when it
 recorded the transaction.
-exit status: 0 ok, 1 journal error (missing, unreadable, not found), 2 bad usage."""
+exit status: 0 ok, 1 journal error (missing, empty, damaged, unreadable, not found),
+2 bad usage."""
 
 
 def parse_time(text: str) -> float:
@@ -137,6 +139,15 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         epilog=EPILOG,
     )
     add_json_flag(stats)
+    check = commands.add_parser(
+        "check", parents=[journal_option],
+        help="SQLite's full integrity check of the journal (every command checks it briefly)",
+        description="Run SQLite's integrity_check over the whole journal and list what is "
+                    "wrong; every other command and the lane refuse a journal that fails the "
+                    "quicker quick_check.",
+        epilog="exit status: 0 the journal is sound, 1 it is damaged (each problem on stdout) "
+               "or cannot be opened, 2 bad usage.")
+    add_json_flag(check, "the verdict and the problems")
     return parser
 
 
@@ -214,7 +225,25 @@ def _print_stats(stats: dict[str, Any], out: TextIO) -> None:
     out.write(f"outbox unpublished: {stats['outbox_unpublished']}\n")
 
 
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    """The full integrity check: 0 when sound; else each problem SQLite lists, and 1."""
+    with SqliteJournal(args.journal, create=False, check=False) as journal:
+        problems = [line for line in journal.integrity_check() if line != "ok"]
+    if args.json:
+        print_json({"journal": str(args.journal), "sound": not problems, "problems": problems},
+                   out)
+    elif problems:
+        out.writelines(f"{line}\n" for line in problems)
+        print(f"lane-engine journal: journal {args.journal} is damaged: {len(problems)} "
+              "problem(s) found by SQLite's integrity check", file=sys.stderr)
+    else:
+        out.write(f"{args.journal}: ok (SQLite integrity check)\n")
+    return 1 if problems else 0
+
+
 def _run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "check":
+        return _check(args, out)
     with SqliteJournal(args.journal, create=False) as journal:
         if args.command == "list":
             if args.json:
@@ -233,8 +262,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
                 write(entries, out)
             else:
                 try:
-                    with args.output.open("w", encoding="utf-8", newline="") as stream:
-                        write(entries, stream)
+                    with DurableFile(args.output, text=True) as stream:
+                        write(entries, cast(TextIO, stream))
                 except OSError as exc:
                     raise JournalError(f"cannot write {args.output}: {exc}") from exc
         elif args.command == "open-intents":

@@ -74,7 +74,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     run.add_argument("--log-format", default="text", choices=LOG_FORMATS,
                      help="text (default): key=value lines; json: one JSON object per line")
     commands.add_parser("journal", add_help=False,
-                        help="read the journal: list, show, export, open-intents, stats")
+                        help="read the journal: list, show, export, open-intents, stats, check")
     status = commands.add_parser(
         "status", help="journal counts, open intents, outbox backlog, last records",
         description="Journal counts by outcome, open intents, outbox backlog, last records.",

@@ -1,9 +1,19 @@
 """The one module that opens the journal's SQLite database: pragmas, schema check, transactions,
-and translation of every sqlite3 exception into `JournalError`."""
+and translation of every sqlite3 exception into `JournalError`.
+
+Every opener (the lane process, every `lane-engine journal` command, `status`, the simulator's
+audit) opens a journal the same way: a missing file becomes a new journal, made whole beside
+it and linked into place, so a journal file is never empty; an empty file is refused as no
+lane journal; an existing journal passes SQLite's `quick_check` before anything reads it, and
+a damaged one is refused everywhere with the same message (`damaged`), which points to
+`lane-engine journal check` (the full `integrity_check`)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -20,6 +30,7 @@ __all__ = [
     "REFUSED",
     "Database",
     "Row",
+    "damaged",
 ]
 
 MEMORY = ":memory:"
@@ -41,6 +52,22 @@ _FOUND = (
 
 #: Times an opener tries to switch a file to WAL while another connection holds it busy.
 _WAL_ATTEMPTS = 100
+#: SQLite's result codes for a file whose pages are not what they should be.
+_DAMAGE = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def damaged(path: str, detail: str) -> JournalError:
+    """The one message every opener and reader gives for a damaged journal."""
+    return JournalError(f"journal {path} is damaged ({detail}); nothing was read from it: "
+                        f"`lane-engine journal --journal {path} check` lists what is wrong")
+
+
+def _error(path: str, what: str, exc: sqlite3.Error) -> JournalError:
+    """`what` failed with `exc`: the damage message when SQLite found the file damaged."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in _DAMAGE:
+        return damaged(path, str(exc))
+    return JournalError(f"{what}: {exc}")
 
 
 class Database:
@@ -52,19 +79,24 @@ class Database:
     connection until it ends, so no thread sees or joins another's uncommitted writes.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, check: bool = True) -> None:
         self.path = str(path)
         self._depth = 0
         self._lock = threading.RLock()
         self._transaction = Scope(self._begin, self._end)
-        if self.path != MEMORY and not create and not Path(self.path).is_file():
-            raise JournalError(f"no journal at {self.path} (file not found)")
+        if self.path != MEMORY:
+            file = Path(self.path)
+            if not file.is_file():
+                if not create:
+                    raise JournalError(f"no journal at {self.path} (file not found)")
+                self._make_new()
+            elif file.stat().st_size == 0:
+                raise JournalError(f"no journal at {self.path}: an empty file is not a lane "
+                                   "journal (remove it, and a new journal is made there)")
         try:
-            if self.path != MEMORY and create:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode: we issue BEGIN/COMMIT ourselves so nothing commits behind our back.
             self._conn = sqlite3.connect(
-                _address(self.path, create), isolation_level=None, check_same_thread=False, uri=True
+                _address(self.path), isolation_level=None, check_same_thread=False, uri=True
             )
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
@@ -72,6 +104,8 @@ class Database:
             self._conn.execute("PRAGMA busy_timeout = 5000")
             # Before the pragmas: switching an empty or foreign file to WAL would write into it.
             self._identify(create=create)
+            if check and self.path != MEMORY:
+                self._quick_check()
             self._configure()
             self._settle_schema(create=create)
         except JournalError:
@@ -79,7 +113,53 @@ class Database:
             raise
         except sqlite3.Error as exc:
             self._conn.close()
-            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+            raise _error(self.path, f"cannot open journal {self.path}", exc) from exc
+
+    def _make_new(self) -> None:
+        """A new journal at the missing path: made whole in a file beside it (schema, ids), then
+        linked into place, so the path never names an empty or half-made journal; an opener
+        that races this one and links first wins, and this one opens that journal."""
+        target = Path(self.path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".new")
+            os.close(descriptor)
+        except OSError as exc:
+            raise JournalError(f"cannot make journal {self.path}: {exc.strerror or exc}") from exc
+        try:
+            connection = sqlite3.connect(temporary, isolation_level=None)
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                for statement in SCHEMA:
+                    connection.execute(statement)
+                connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                connection.execute("COMMIT")
+            finally:
+                connection.close()
+            with open(temporary, "rb") as made:
+                os.fsync(made.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, target)  # never replaces: a journal already there stays
+            folder = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"cannot make journal {self.path}: {exc}") from exc
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+    def _quick_check(self) -> None:
+        """SQLite's quick check of every page, before anything is read or written."""
+        rows = [str(row[0]) for row in self._conn.execute("PRAGMA quick_check(5)")]
+        if rows != ["ok"]:
+            lines = [line.strip() for row in rows for line in row.splitlines()]
+            raise damaged(self.path, "; ".join(line for line in lines
+                                               if line and not line.startswith("***")))
 
     def _configure(self) -> None:
         if self.path != MEMORY:
@@ -199,7 +279,7 @@ class Database:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
-                raise JournalError(f"journal commit failed: {exc}") from exc
+                raise _error(self.path, "journal commit failed", exc) from exc
         finally:
             self._lock.release()
 
@@ -214,7 +294,7 @@ class Database:
         try:
             return self._conn.execute(sql, params)
         except sqlite3.Error as exc:
-            raise JournalError(f"journal query failed: {exc}") from exc
+            raise _error(self.path, "journal query failed", exc) from exc
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """All rows of a query."""
@@ -222,7 +302,7 @@ class Database:
             with self._lock:
                 return self._run(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise JournalError(f"journal query failed: {exc}") from exc
+            raise _error(self.path, "journal query failed", exc) from exc
 
     def row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
@@ -230,7 +310,7 @@ class Database:
             with self._lock:
                 found: Row | None = self._run(sql, params).fetchone()
         except sqlite3.Error as exc:
-            raise JournalError(f"journal query failed: {exc}") from exc
+            raise _error(self.path, "journal query failed", exc) from exc
         return found
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -250,9 +330,9 @@ class Database:
             except sqlite3.IntegrityError as exc:
                 if exc.sqlite_errorcode in _KEY_CONFLICTS:
                     return REFUSED
-                raise JournalError(f"journal write refused: {exc}") from exc
+                raise _error(self.path, "journal write refused", exc) from exc
             except sqlite3.Error as exc:
-                raise JournalError(f"journal query failed: {exc}") from exc
+                raise _error(self.path, "journal query failed", exc) from exc
 
     def change_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """Run one writing statement once per parameter row (inside `transaction()` or alone);
@@ -261,11 +341,18 @@ class Database:
             try:
                 return self._conn.executemany(sql, rows).rowcount
             except sqlite3.Error as exc:
-                raise JournalError(f"journal query failed: {exc}") from exc
+                raise _error(self.path, "journal query failed", exc) from exc
 
     def integrity_check(self) -> list[str]:
-        """SQLite's integrity check: ["ok"] for a sound file."""
-        return [str(r[0]) for r in self.rows("PRAGMA integrity_check")]
+        """SQLite's integrity check: ["ok"] for a sound file, else one line per problem (a file
+        too damaged for the check to run gives the reason it stopped)."""
+        try:
+            with self._lock:
+                rows = self._conn.execute("PRAGMA integrity_check").fetchall()
+        except sqlite3.Error as exc:
+            return [f"the integrity check could not run: {exc}"]
+        return [line.strip() for row in rows for line in str(row[0]).splitlines()
+                if line.strip() and not line.startswith("***")]
 
     def close(self) -> None:
         """Close the connection (a no-op the second time)."""
@@ -275,9 +362,8 @@ class Database:
             raise JournalError(f"cannot close journal: {exc}") from exc
 
 
-def _address(path: str, create: bool) -> str:
-    """The URI sqlite3 opens: without `create`, mode=rw, so that SQLite never makes the file."""
+def _address(path: str) -> str:
+    """The URI sqlite3 opens: mode=rw, so that SQLite never makes the file (`_make_new` does)."""
     if path == MEMORY:
         return path
-    uri = Path(path).absolute().as_uri()
-    return f"{uri}?mode=rw" if not create else f"{uri}?mode=rwc"
+    return f"{Path(path).absolute().as_uri()}?mode=rw"

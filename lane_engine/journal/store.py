@@ -82,7 +82,10 @@ class SqliteJournal(ClosedOnExit):
 
     Every public write commits before it returns, unless it runs inside `batch()`, which commits
     once at the end. Threads may share it; each operation or batch runs alone. With
-    `create=False` the journal must exist: a missing or empty file is refused, untouched.
+    `create=False` the journal must exist: a missing or empty file is refused, untouched. An
+    existing journal passes SQLite's quick check first (`check=False` skips it, for the one
+    command that reports what is wrong: `lane-engine journal check`); a damaged one is refused
+    with the same message wherever it is opened.
     """
 
     def __init__(
@@ -91,8 +94,9 @@ class SqliteJournal(ClosedOnExit):
         *,
         clock: Callable[[], float] = time.time,
         create: bool = True,
+        check: bool = True,
     ) -> None:
-        self._db = Database(path, create=create)
+        self._db = Database(path, create=create, check=check)
         self._clock = clock
 
     @property

@@ -423,7 +423,8 @@ def test_bad_text_deltas_are_refused_naming_the_line(
 def test_text_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
     path.write_bytes(b"blacklist,1\n\xff\xfe\n")
-    with pytest.raises(BlacklistError, match=f"^{path}: not UTF-8 text"):
+    with pytest.raises(BlacklistError, match=f"^{path}: line 2, column 1 \\(byte 12\\): "
+                                             "not UTF-8 text \\(byte 0xff\\)$"):
         load_text(path)
 
 

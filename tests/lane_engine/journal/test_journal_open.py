@@ -101,17 +101,56 @@ def test_create_false_refuses_a_missing_path_and_creates_nothing(tmp_path: Path)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_create_false_refuses_an_empty_file_and_leaves_it_empty(tmp_path: Path) -> None:
+@pytest.mark.parametrize("create", [False, True])
+def test_an_empty_file_is_refused_and_left_empty(tmp_path: Path, create: bool) -> None:
+    # `lane-engine run` (create=True) took an empty file for a new journal while the journal
+    # commands refused it; a new journal is made only where no file is, so both refuse it.
     empty = tmp_path / "journal.sqlite3"
     empty.touch()
-    with pytest.raises(JournalError, match="not a lane journal"):
-        SqliteJournal(empty, create=False)
+    with pytest.raises(JournalError, match="an empty file is not a lane journal"):
+        SqliteJournal(empty, create=create)
     assert empty.stat().st_size == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.sqlite3"]
-    # The refused file is still free to become a journal.
+    # Removed, its place gets a new journal, made whole beside it and linked in.
+    empty.unlink()
     with SqliteJournal(empty) as journal:
         journal.record_refusal(refusal(1))
     assert schema_of(empty)[:2] == (APPLICATION_ID, SCHEMA_VERSION)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))
+                  ) == ["journal.sqlite3"]
+
+
+def _overwrite_a_page(path: Path) -> None:
+    """One page of the journal (its last) overwritten, as a bad disk block would."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = DELETE")  # everything in the main file
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    pages = len(data) // page
+    data[page * (pages - 1) : page * pages] = b"\x5a" * page
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_journal_is_refused_by_every_opener_with_one_message(tmp_path: Path) -> None:
+    # On main `journal open-intents` printed "0 open intent(s)" and exited 0 on such a file
+    # while `list`, `stats` and `run` said "malformed".
+    path = tmp_path / "journal.sqlite3"
+    with SqliteJournal(path) as journal:
+        for n in range(40):
+            journal.open_intent(intent(n))
+    _overwrite_a_page(path)
+    messages = set()
+    for create in (False, True):
+        with pytest.raises(JournalError) as refused:
+            SqliteJournal(path, create=create)
+        messages.add(str(refused.value))
+    [message] = messages
+    assert message.startswith(f"journal {path} is damaged (")
+    assert message.endswith(f"`lane-engine journal --journal {path} check` lists what is wrong")
+    assert "\n" not in message
+    with SqliteJournal(path, create=False, check=False) as journal:
+        assert journal.integrity_check() != ["ok"]
 
 
 def test_create_false_refuses_an_empty_sqlite_database_and_leaves_it_unchanged(
