@@ -8,11 +8,9 @@ Errors are one line on stderr; exit status 0 ok, 1 a negative answer or a failur
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -153,16 +151,17 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _policy_check(path: Path, as_json: bool) -> int:
-    from lane_engine.files.policy import load_policy
+    """The policy the lanes would apply, every field as the file names it."""
+    from lane_engine.files.policy import effective_fields, load_policy
 
     policy = load_policy(path)
-    fields = {field.name: getattr(policy, field.name) for field in dataclasses.fields(policy)}
+    fields = effective_fields(policy)
     if as_json:
-        print_json({"file": str(path), "ok": True, "policy": fields})
+        print_json({"file": str(path), "ok": True, "policy": dict(fields)})
         return 0
-    print(f"{path}: ok")
-    for name, value in fields.items():
-        print(f"  {name:<20} {value.name.lower() if isinstance(value, Enum) else value}")
+    print(f"{path}: ok; the lanes apply:")
+    for name, value in fields:
+        print(f"  {name:<28} {value}")
     return 0
 
 

@@ -1,8 +1,14 @@
-"""Load a `Policy` from a TOML file (see examples/policy.toml); the core itself reads no files."""
+"""Load a `Policy` from a TOML file (see examples/policy.toml); the core itself reads no files.
+
+A policy file names every field (our decision): each one changes what a trip costs or whether
+it is charged at all, so none may come from a default the operator did not see; a file cut in
+half, still valid TOML, is refused for what it lost. `policy_toml` writes a whole one."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +17,10 @@ from lane_engine.errors import PolicyError
 from lane_engine.files.toml_reader import dotted, field_error, load_toml
 
 __all__ = [
+    "effective_fields",
     "load_policy",
     "policy_from_mapping",
+    "policy_toml",
 ]
 
 
@@ -75,10 +83,16 @@ def policy_from_mapping(document: dict[str, Any], source: str = "<policy>") -> P
         raise field_error(PolicyError, source, "version",
                           "missing (every policy names its version)")
     try:
-        return Policy(**values)  # type: ignore[arg-type]
+        policy = Policy(**values)  # type: ignore[arg-type]  # a bad value is named first
     except PolicyError as exc:
         field, _, reason = str(exc).partition(": ")
         raise field_error(PolicyError, source, _toml_name(field), reason) from exc
+    missing = [dotted(table, key) for (table, key), (field, _) in _FIELDS.items()
+               if field not in values]
+    if missing:
+        raise PolicyError(f"{source}: missing {', '.join(missing)} (a policy names every field: "
+                          "none of them may come from a default)")
+    return policy
 
 
 def _read(source: str, table: str, key: str, value: object, values: dict[str, object]) -> None:
@@ -97,3 +111,25 @@ def _toml_name(field: str) -> str:
         if name == field:
             return dotted(table, key)
     return field
+
+
+def effective_fields(policy: Policy) -> list[tuple[str, object]]:
+    """(TOML name, value as the file writes it) of every field, in the file's order."""
+    found = []
+    for (table, key), (field, _) in _FIELDS.items():
+        value = getattr(policy, field)
+        found.append((dotted(table, key), value.name.lower() if isinstance(value, Enum) else value))
+    return found
+
+
+def policy_toml(policy: Policy) -> str:
+    """A whole policy file for `policy` (`load_policy` reads back the same policy)."""
+    lines: list[str] = []
+    table = None
+    for name, value in effective_fields(policy):
+        where, _, key = name.rpartition(".")
+        if where != (table or ""):
+            lines.append(f"\n[{where}]")
+            table = where
+        lines.append(f"{key} = {json.dumps(value) if isinstance(value, str) else value}")
+    return "\n".join(lines) + "\n"

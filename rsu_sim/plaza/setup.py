@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cli_conventions.files import write_file
 from keys.errors import KeySetError
 from keys.keyset_file import write_key_set
 from lane_engine.config import (
@@ -24,8 +25,10 @@ from lane_engine.config import (
     Reconnect,
     RuntimeTimeouts,
 )
+from lane_engine.core.policy import Policy
 from lane_engine.fees.table_file import write_fee_table
 from lane_engine.files.blacklist import save_binary
+from lane_engine.files.policy import policy_toml
 from protocols.frames import LaneMode
 from rsu_sim.errors import OutputError
 from rsu_sim.harness.run import scaled_scenario
@@ -97,7 +100,7 @@ def prepare_run(scenario: Scenario, directory: Path, *, now: float,
                        directory / BLACKLIST_FILE, directory / KEYS_FILE,
                        directory / JOURNAL_FILE)
     try:
-        files.policy.write_text(f"version = {json.dumps(POLICY_VERSION)}\n", encoding="utf-8")
+        write_file(files.policy, policy_toml(Policy(POLICY_VERSION)))
         write_fee_table(table, files.fee_table)
         save_binary(files.blacklist,
                     build_blacklist(site.traffic.population.blacklisted_card_numbers()))

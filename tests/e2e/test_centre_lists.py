@@ -23,6 +23,8 @@ from lane_engine.aio.plaza import Plaza
 from lane_engine.config import LaneSettings, MqttSettings, PlazaConfig, Reconnect
 from lane_engine.core.effects import TransactionCompleted, VehicleRefused
 from lane_engine.core.outcomes import Outcome, ReasonCode
+from lane_engine.core.policy import Policy
+from lane_engine.files.policy import policy_toml
 from protocols.frames import LaneMode
 from rsu_sim.site.card_image import load_obu
 from tests.centre.service.desk import ok, open_desk
@@ -61,7 +63,7 @@ async def test_a_card_reported_lost_is_refused_by_the_lane_after_the_next_delta(
     rsu = OneVehicleRsu(desk.keys, TERMINAL)
     port = await rsu.start()
     policy = tmp_path / "policy.toml"
-    policy.write_text('version = "p-1"\n[exit]\nreread_window_s = 1\n', encoding="utf-8")
+    policy.write_text(policy_toml(Policy("p-1", reread_window_s=1)), encoding="utf-8")
     config = PlazaConfig(
         PLAZA[0], PLAZA[1], "entry plaza", (LaneSettings(1, LaneMode.ENTRY, "127.0.0.1", port),),
         policy, blacklist=first.full_path, journal=tmp_path / "lane.sqlite3",

@@ -13,6 +13,7 @@ from centre.cli.main import main
 from centre.values import CardKind
 from keys.keyset_file import write_key_set
 from lane_engine.fees.table_file import write_fee_table
+from lane_engine.files.policy import policy_toml
 from lane_engine.journal.codec import record_to_dict
 from tests.centre.clearing.records import (
     FEES,
@@ -41,7 +42,7 @@ def inputs(tmp_path: Path) -> list[str]:
         register(opened_store, {B1: CardKind.B})
     write_key_set(tmp_path / "keys.toml", KEYS)
     write_fee_table(FEES, tmp_path / "fees.etcfee")
-    (tmp_path / "policy.toml").write_text(f'version = "{POLICY.version}"\n')
+    (tmp_path / "policy.toml").write_text(policy_toml(POLICY))
     return ["--store", str(store), "--keys", str(tmp_path / "keys.toml"),
             "--fees", str(tmp_path / "fees.etcfee"), "--policy", str(tmp_path / "policy.toml")]
 

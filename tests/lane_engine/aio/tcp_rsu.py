@@ -18,8 +18,10 @@ if str(_CORE_TESTS) not in sys.path:  # the core tests' frame builders (pytest's
 from scripted_rsu import ENTRY_STATION, FEE, LANE, NETWORK, STATION, T0  # noqa: E402
 
 from lane_engine.config import LaneSettings, PlazaConfig, Reconnect, RuntimeTimeouts  # noqa: E402
+from lane_engine.core.policy import Policy  # noqa: E402
 from lane_engine.fees.table import FeeTable  # noqa: E402
 from lane_engine.fees.table_file import write_fee_table  # noqa: E402
+from lane_engine.files.policy import policy_toml  # noqa: E402
 from protocols.envelope import EnvelopeKind, SeqCounter, Side, encode_bcc, encode_v3  # noqa: E402
 from protocols.frame_codec import decode_frame, encode_frame  # noqa: E402
 from protocols.frames import Frame, LaneMode  # noqa: E402
@@ -138,7 +140,7 @@ def plaza_config(tmp_path: Path, ports: dict[int, int], *, mode: LaneMode = Lane
                  envelope: EnvelopeKind = EnvelopeKind.V3, **changes: object) -> PlazaConfig:
     """A plaza with one lane per (lane number -> RSU port), fast reconnection."""
     policy = tmp_path / "policy.toml"
-    policy.write_text('version = "policy-test"\n', encoding="utf-8")
+    policy.write_text(policy_toml(Policy("policy-test")), encoding="utf-8")
     values: dict[str, object] = dict(
         network=NETWORK, station=STATION, name="test plaza",
         lanes=tuple(LaneSettings(number, mode, "127.0.0.1", port, envelope)

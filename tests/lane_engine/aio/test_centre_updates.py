@@ -18,7 +18,9 @@ from lane_engine.config import MqttSettings
 from lane_engine.core.blacklist import Blacklist, BlacklistDelta, Reason
 from lane_engine.core.effects import RsuReady, VehicleRefused
 from lane_engine.core.outcomes import ReasonCode
+from lane_engine.core.policy import Policy
 from lane_engine.files.blacklist import save_text
+from lane_engine.files.policy import policy_toml
 from lane_engine.station.centre import encode_blacklist_delta
 from protocols.frames import Continue, Initialise, Stop
 from tests.support.broker import Broker
@@ -62,7 +64,8 @@ async def test_a_blacklist_delta_from_the_centre_is_applied(
             await wait_until(lambda: updates())
             await centre.publish(f"{root}/blacklist/delta", encode_blacklist_delta(
                 BlacklistDelta(3, ((CARD, Reason.FORGED),))), qos=1, retain=True)
-            await centre.publish(f"{root}/policy", b'version = "policy-centre"\n', qos=1)
+            await centre.publish(f"{root}/policy", policy_toml(Policy("policy-centre")).encode(),
+                                 qos=1)
             await wait_until(lambda: len(updates()) >= 2)
             await rsu.connected()
             await rsu.expect(Initialise)

@@ -17,6 +17,8 @@ import pytest
 
 from lane_engine.core.ledger import amend
 from lane_engine.core.outcomes import Outcome, ReasonCode
+from lane_engine.core.policy import Policy
+from lane_engine.files.policy import policy_toml
 from lane_engine.journal import SqliteJournal
 from lane_engine.times import parse_time
 from tests.lane_engine.station.test_mqtt import refusal
@@ -34,7 +36,7 @@ def lane_engine(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str
 
 def config_file(tmp_path: Path, mqtt: Broker | None = None) -> Path:
     """An entry plaza whose RSU is not there (the lane keeps retrying)."""
-    (tmp_path / "policy.toml").write_text('version = "p-cli"\n', encoding="utf-8")
+    (tmp_path / "policy.toml").write_text(policy_toml(Policy("p-cli")), encoding="utf-8")
     text = f"""
 [plaza]
 network = "3701"
