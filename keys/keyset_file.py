@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from cli_conventions.files import NotText, decode_text
+from cli_conventions.files import NotText, decode_text, write_file
 from keys.errors import KeySetError
 from keys.keyset import KeySet, dump_key_set, parse_key_set
 
@@ -45,14 +45,7 @@ def write_key_set(path: str | os.PathLike[str], key_set: KeySet, *, replace: boo
     target = Path(path)
     if target.exists() and not replace:
         raise KeySetError(f"{target}: exists (pass replace to overwrite)")
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as file:
-            file.write(dump_key_set(key_set).encode("utf-8"))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, target)
+        write_file(target, dump_key_set(key_set), mode=0o600)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise KeySetError(f"{target}: cannot write ({exc.strerror})") from None

@@ -30,12 +30,11 @@ Every fault is a NetworkError naming the file and the field (`sections[3].to: un
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from cli_conventions.files import write_file
 from lane_engine.errors import NetworkError
 from lane_engine.fees.network import Junction, RoadNetwork, Section, Station
 from lane_engine.files.toml_reader import dotted, field_error, load_toml
@@ -260,17 +259,7 @@ def write_network(network: RoadNetwork, path: str | Path, name: str = "") -> Non
     """Write `network` to `path` atomically; `load_network` reads back the same network."""
     path = Path(path)
     try:
-        descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            os.fchmod(descriptor, 0o644)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                stream.write(network_text(network, name))
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_file(path, network_text(network, name))
     except OSError as exc:
         raise NetworkError(f"{path}: cannot write network file: {exc.strerror or exc}") from exc
 

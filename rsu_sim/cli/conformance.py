@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cli_conventions.files import NotText, text_lines
+from cli_conventions.files import NotText, text_lines, write_file
 from lane_engine.aio.data import load_blacklist
 from lane_engine.core.policy import NoEntryHandling, Policy, cash_fee, discounted_fee
 from lane_engine.fees.builder import build_fee_table
@@ -201,9 +201,9 @@ def conformance_report(scenario: Scenario, frame_log: Path, terms: Terms,
 def write_report(directory: Path, report: Report) -> None:
     """DIR/conformance.json and DIR/conformance.md."""
     try:
-        (directory / REPORT_JSON).write_text(
-            json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        (directory / REPORT_MD).write_text(report.markdown(), encoding="utf-8")
+        write_file(directory / REPORT_JSON,
+                   json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+        write_file(directory / REPORT_MD, report.markdown())
     except OSError as exc:
         raise OutputError(f"{directory}: cannot write the conformance report "
                           f"({exc.strerror})") from exc

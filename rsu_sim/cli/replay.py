@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from cli_conventions.files import NotText, decode_text
+from cli_conventions.files import NotText, decode_text, write_file
 from rsu_sim.errors import SimError
 from rsu_sim.replay.capture import CaptureError, one_connection, read_capture
 from rsu_sim.replay.compare import differences
@@ -99,8 +99,7 @@ def run_replay(args: argparse.Namespace) -> int:
                                      "capture": d.captured, "replay": d.replayed}
                                     for d in found]}
         try:
-            args.report.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
-                                   encoding="utf-8")
+            write_file(args.report, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:
             raise SimError(f"{args.report}: cannot write ({exc.strerror})") from exc
     return 1 if found or result.undecodable else 0

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cli_conventions import numbers
+from cli_conventions.files import write_file
 from lane_engine.errors import LaneError
 from lane_engine.files.blacklist import save_binary
 from rsu_sim.cli.conformance import (
@@ -183,7 +184,7 @@ def _write_summary(out: Path, world: DurableWorld, summary: ServeSummary) -> Non
         "stopped_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     try:
-        (out / SUMMARY_FILE).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        write_file(out / SUMMARY_FILE, json.dumps(document, indent=2) + "\n")
     except OSError as exc:
         raise OutputError(f"{out / SUMMARY_FILE}: cannot write ({exc.strerror})") from exc
 

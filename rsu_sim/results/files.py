@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cli_conventions.files import NotText, decode_text
+from cli_conventions.files import NotText, decode_text, write_file
 from keys.errors import KeySetError
 from keys.keyset import KeySet
 from keys.keyset_file import load_key_set, write_key_set
@@ -127,7 +127,7 @@ def _plain(value: Any) -> Any:
 
 def _write_text(path: Path, text: str) -> None:
     try:
-        path.write_text(text, encoding="utf-8")
+        write_file(path, text)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from exc
 
