@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := cli_conventions protocols keys lane_engine rsu_sim centre
 
-.PHONY: test demo bench fuzz lint venv broker postgres clean docs
+.PHONY: test demo bench fuzz chaos lint venv broker postgres clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ SECONDS ?= 60
 SEED ?= 1
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.protocols.campaign --seconds $(SECONDS) --seed $(SEED)
+
+# The crash campaign: lane, served world and broker SIGKILLed and restarted, then the audit:
+# `make chaos KILLS=1000 SEED=1 SECONDS=3600` (SECONDS bounds the kills).
+KILLS ?= 10
+chaos: $(STAMP) broker
+	$(BIN)/python -m tests.chaos.campaign --kills $(KILLS) --seed $(SEED) --seconds $(SECONDS)
 
 clean:
 	rm -rf $(VENV) var docs/api .pytest_cache .mypy_cache .ruff_cache

@@ -46,6 +46,9 @@ class Broker:
     tls: TlsFiles | None = None
     #: username -> password; when given, anonymous clients are refused
     users: dict[str, str] = field(default_factory=dict)
+    #: keep sessions and queued messages on disk (saved at every change), so a broker killed
+    #: and started again still holds what it acknowledged (as far as mosquitto saves it)
+    persistent: bool = False
 
     @property
     def host(self) -> str:
@@ -64,8 +67,13 @@ class Broker:
         return options
 
     def _settings(self) -> str:
-        lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest stderr",
+        lines = [f"listener {self.port} 127.0.0.1", "log_dest stderr",
                  "max_queued_messages 100000"]
+        if self.persistent:
+            lines += ["persistence true", f"persistence_location {self.workdir}/",
+                      "autosave_interval 1", "autosave_on_changes true"]
+        else:
+            lines.append("persistence false")
         if os.geteuid() == 0:
             lines.append("user root")  # keep reading the test's private files
         if self.users:
@@ -101,6 +109,13 @@ class Broker:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"mosquitto did not listen on port {self.port} within 10 s")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
