@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := cli_conventions protocols keys lane_engine rsu_sim centre
 
-.PHONY: test demo bench fuzz chaos lint venv broker postgres clean docs
+.PHONY: test demo bench fuzz chaos lint venv broker postgres clean docs province
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: $(STAMP) broker postgres lint
 
 demo: $(STAMP)
 	$(BIN)/python -m rsu_sim.plaza.demo
+
+# A month of a province of 20,000 vehicles and 10 plazas, cleared and reconciled every day
+# (about half an hour on a 2-core machine); the report in var/province.
+province: $(STAMP)
+	$(BIN)/rsu-sim run --days 30 --vehicles 20000 --plazas 10 --out var/province
 
 # Fails when a benchmark fails or a judged target is missed; `make bench SAVE=1` also saves the
 # run under benchmarks/results/ (otherwise the report stays in the untracked var/bench/).

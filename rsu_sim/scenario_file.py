@@ -270,8 +270,9 @@ def _typed_fields(cls: Any) -> dict[str, Any]:
 
 
 def _scenario(doc: Table) -> Scenario:
+    # [days] is the province's (`rsu_sim.province.config`), read by `rsu-sim run --days`.
     _check_keys(doc, {"name", "seed", "start", "duration_s", "lanes", "arrivals", "speed",
-                      "classes", "population", "keys", "faults", "radio"}, "")
+                      "classes", "population", "keys", "faults", "radio", "days"}, "")
     lanes = _get(doc, "lanes", list, "lanes", [])
     start = _get(doc, "start", dt.datetime, "", None)
     if start is not None and start.tzinfo is None:

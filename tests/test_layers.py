@@ -172,8 +172,9 @@ ROOMS: dict[str, dict[str, set[str]]] = {
         "results": {"model", "world"},
         "harness": {"model", "site", "results"},
         "plaza": {"model", "site", "results", "harness", "server", "cli"},
+        "province": {"model", "site", "results", "harness"},
         "cli": {"model", "site", "results", "harness", "server", "plaza", "world",
-                "conformance", "replay"},
+                "conformance", "replay", "province"},
     },
     "centre": {
         "ledger": set(),

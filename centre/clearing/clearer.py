@@ -32,6 +32,7 @@ from centre.clearing.rules import (
     lane_outcome,
     late_finding,
     listed_finding,
+    purse_after,
 )
 from centre.clearing.tariff import Tariff
 from centre.clearing.values import (
@@ -43,6 +44,7 @@ from centre.clearing.values import (
     Source,
 )
 from centre.errors import ConflictError
+from centre.store.loads import LoadStatus
 from centre.store.money import ClearedDebit
 from centre.store.store import Store, StoreTransaction, wall_clock
 from centre.values import CardKind
@@ -287,14 +289,19 @@ class _Batch:
             pending = self.tx.clearing.unresolved_of(card)
             if not pending:
                 continue
+            loads = [(load.new.transaction_time, load.new.amount)
+                     for load in self.tx.loads.of_card(card)
+                     if load.status is LoadStatus.CREDITED]
             for row in sorted(pending, key=lambda r: r.transaction_time):
-                verdict = gap_verdict(row, self.tx.clearing.of_card(card), self.now,
+                record = record_from_json(row.record)
+                verdict = gap_verdict(row, intended_amount(record), row.card_kind != "A",
+                                      self.tx.clearing.of_card(card), loads, self.now,
                                       self.c.window)
                 if verdict is not None:
-                    self.settle_by_gap(row, verdict)
+                    self.settle_by_gap(row, record, verdict)
 
-    def settle_by_gap(self, row: ClearedRecord, verdict: GapVerdict) -> None:
-        record = record_from_json(row.record)
+    def settle_by_gap(self, row: ClearedRecord, record: TransactionRecord,
+                      verdict: GapVerdict) -> None:
         if verdict.committed:
             outcome = settled_outcome(record)
             amount = intended_amount(record)
@@ -304,7 +311,7 @@ class _Batch:
             outcome, amount, cash, state = Outcome.NOT_DEBITED, 0, 0, ClearingState.NO_MONEY
         settled = dataclasses.replace(
             row, outcome=outcome.value, ctc=verdict.ctc, amount=amount, cash_fee=cash,
-            balance_after=row.balance_before - amount, state=state, settled_how=Settled.CTC_GAP,
-            evidence_key=verdict.evidence_key)
+            balance_after=purse_after(row.card_kind != "A", row.balance_before, amount),
+            state=state, settled_how=Settled.CTC_GAP, evidence_key=verdict.evidence_key)
         self.keep(settled, new=False)
         self.report.taken[f"settled from the card {state.value}"] += 1

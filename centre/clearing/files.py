@@ -4,6 +4,7 @@ time, each batch one store transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,15 +37,17 @@ def journal_lines(path: Path) -> Iterator[Inbound]:
         raise ClearingError(str(exc)) from None
 
 
-def clear_journal_file(clearer: Clearer, path: Path, batch: int = FILE_BATCH) -> BatchReport:
-    """Clear every record of the file; what was taken, and the findings."""
+def clear_journal_file(clearer: Clearer, path: Path, batch: int = FILE_BATCH,
+                       now: dt.datetime | None = None) -> BatchReport:
+    """Clear every record of the file (received `now`: the clearer's clock by default); what
+    was taken, and the findings."""
     report = BatchReport()
     pending: list[Inbound] = []
     for item in journal_lines(path):
         pending.append(item)
         if len(pending) >= batch:
-            report.merge(clearer.clear(pending))
+            report.merge(clearer.clear(pending, now))
             pending = []
     if pending:
-        report.merge(clearer.clear(pending))
+        report.merge(clearer.clear(pending, now))
     return report

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from centre.clearing.values import ClearedRecord, ClearingState, Finding, FindingKind
+from centre.clearing.values import ClearedRecord, ClearingState, Finding, FindingKind, Settled
 from centre.ledger import entries
 from centre.ledger.entries import Entry
 from lane_engine.core.outcomes import Outcome
@@ -65,9 +65,10 @@ def compare(kept: ClearedRecord, seq: int | None, text: str, outcome: Outcome) -
 
 
 def trusted(records: Sequence[ClearedRecord], key: str) -> list[ClearedRecord]:
-    """The card's records that are evidence (booked, with a CTC), other than `key`'s."""
+    """The card's records that are evidence (booked on their own proof, with a CTC), other
+    than `key`'s; a record settled from the card's CTCs is an inference, not evidence."""
     return [r for r in records if r.state is ClearingState.BOOKED and r.ctc is not None
-            and r.idempotency_key != key]
+            and r.settled_how is not Settled.CTC_GAP and r.idempotency_key != key]
 
 
 def ctc_findings(key: str, ctc: int, amount: int, at: dt.datetime,
@@ -124,20 +125,30 @@ class GapVerdict:
     """What the card's later transactions say about an UNRESOLVED purchase."""
 
     committed: bool
-    ctc: int  # the CTC the purchase used (known, or the one the gap shows)
+    ctc: int | None  # the CTC the purchase used, when the record knew it
     evidence_key: str  # the transaction that shows it
     detail: str
 
 
-def gap_verdict(pending: ClearedRecord, card_records: Sequence[ClearedRecord],
-                now: dt.datetime, window: dt.timedelta = UPLOAD_WINDOW) -> GapVerdict | None:
-    """Settle an UNRESOLVED purchase from the card's trusted transactions around it, once the
-    upload window has closed on the one after it; None while they do not tell.
+def purse_after(stored_value: bool, balance: int, amount: int) -> int:
+    """A card's purse figure after a debit (an A card's figure stops at 0, the issuer's
+    convention the emulated cards and the lanes follow)."""
+    return balance - amount if stored_value else max(balance - amount, 0)
 
-    With its CTC known (an error B5 gave it): another transaction with that CTC means it did not
-    commit; the next CTC used means it did. Without it: the CTCs of the transactions just before
-    and just after it count the purchases in between (none: not committed; one, and no other
-    purchase in doubt there: it was this one).
+
+def gap_verdict(pending: ClearedRecord, intended: int, stored_value: bool,
+                card_records: Sequence[ClearedRecord],
+                loads: Sequence[tuple[dt.datetime, int]], now: dt.datetime,
+                window: dt.timedelta = UPLOAD_WINDOW) -> GapVerdict | None:
+    """Settle an UNRESOLVED purchase from the card's trusted transaction just after it, once the
+    upload window has closed on that one; None while they do not tell.
+
+    Both the card's counters must agree. Its CTC: with the purchase's CTC known (an error B5
+    gave it), the next transaction using that CTC means not committed and using the next one
+    means committed; without it, the CTCs just before and after count the purchases in between
+    (none: not committed; one: this one). And its purse: the next transaction's balance before
+    is the purchase's balance before, less the purchase if committed, plus the loads between.
+    Anything else (a record of the card still on its way) waits.
     """
     others = sorted(trusted(card_records, pending.idempotency_key),
                     key=lambda r: (r.transaction_time, r.ctc or 0))
@@ -147,31 +158,30 @@ def gap_verdict(pending: ClearedRecord, card_records: Sequence[ClearedRecord],
         return None
     following = after[0]
     assert following.ctc is not None
+    loaded = sum(amount for when, amount in loads if at < when < following.transaction_time)
+    kept = pending.balance_before + loaded
+    spent = purse_after(stored_value, pending.balance_before, intended) + loaded
     if pending.ctc is not None:
-        same = [r for r in others if r.ctc == pending.ctc]
-        if same:
-            return GapVerdict(False, pending.ctc, same[0].idempotency_key,
-                              f"CTC {pending.ctc} was used by {same[0].idempotency_key}")
-        if following.ctc == pending.ctc + 1:
-            return GapVerdict(True, pending.ctc, following.idempotency_key,
-                              f"the card's next transaction used CTC {following.ctc}")
+        if following.ctc == pending.ctc:
+            committed = False
+        elif following.ctc == pending.ctc + 1:
+            committed = True
+        else:
+            return None
+    else:
+        before = [r for r in others if r.transaction_time < at]
+        previous_ctc = before[-1].ctc if before else FIRST_CTC - 1
+        assert previous_ctc is not None
+        gap = following.ctc - previous_ctc - 1
+        if gap not in (0, 1):
+            return None
+        committed = gap == 1
+    if following.balance_before != (spent if committed else kept):
         return None
-    before = [r for r in others if r.transaction_time < at]
-    previous_ctc = before[-1].ctc if before else FIRST_CTC - 1
-    assert previous_ctc is not None
-    doubtful = [r for r in card_records if r.state is ClearingState.UNRESOLVED
-                and r.idempotency_key != pending.idempotency_key
-                and (not before or r.transaction_time > before[-1].transaction_time)
-                and r.transaction_time < following.transaction_time]
-    gap = following.ctc - previous_ctc - 1
-    if gap == 0:
-        return GapVerdict(False, following.ctc, following.idempotency_key,
-                          f"no CTC between {previous_ctc} and {following.ctc}")
-    if gap == 1 and not doubtful:
-        return GapVerdict(True, previous_ctc + 1, following.idempotency_key,
-                          f"one CTC ({previous_ctc + 1}) between {previous_ctc} and "
-                          f"{following.ctc}: this purchase")
-    return None
+    said = "committed" if committed else "did not commit"
+    return GapVerdict(committed, pending.ctc, following.idempotency_key,
+                      f"the card's next transaction (CTC {following.ctc}, balance before "
+                      f"{following.balance_before}) shows the purchase {said}")
 
 
 def entry_for(record: ClearedRecord, stored_value: bool) -> Entry | None:

@@ -40,6 +40,7 @@ from rsu_sim.cli.conformance import (
     write_report,
 )
 from rsu_sim.cli.one_pass import add_pass_arguments, run_pass
+from rsu_sim.cli.province import add_province_arguments, run_province_command
 from rsu_sim.cli.replay import add_replay_arguments, run_replay
 from rsu_sim.cli.serve import BLACKLIST_FILE, DEFAULT_OUT, FRAME_LOG_FILE
 from rsu_sim.cli.sharded import add_scale_arguments, audit_sharded, is_sharded, run_sharded_command
@@ -74,6 +75,7 @@ examples:
   rsu-sim run --scenario my.toml --vehicles 2000 --seed 7 --out var/sim7 --journal memory
   rsu-sim run --vehicles 100000 --workers 2 --journal memory   shards on 2 processes
   rsu-sim run --vehicles 100000 --dask tcp://scheduler:8786 --journal memory
+  rsu-sim run --days 30 --vehicles 20000 --plazas 10 --out var/province   a province, cleared
   rsu-sim audit                                 reconcile the last run in ./var/sim
   rsu-sim audit --dir var/sim7
   rsu-sim serve --help                          RSUs on TCP for a real lane engine
@@ -138,8 +140,8 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                           "names are the scenario's [faults] keys)")
     run.add_argument("--no-faults", action="store_true",
                      help="every fault rate 0 (then --fault sets some)")
-    run.add_argument("--vehicles", type=positive_int, required=True, metavar="N",
-                     help="vehicle passes to simulate")
+    run.add_argument("--vehicles", type=positive_int, metavar="N",
+                     help="vehicle passes to simulate (with --days: the population)")
     run.add_argument("--out", type=Path, default=DEFAULT_DIR, metavar="DIR",
                      help=f"output directory (default {DEFAULT_DIR})")
     run.add_argument("--seed", type=int, help="replace the scenario's seed")
@@ -154,6 +156,7 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                           "copied to the file at the end (faster)")
     add_json_flag(run, "the summary (and, sharded, the merged audit)")
     add_scale_arguments(run, positive_int)
+    add_province_arguments(run, positive_int)
 
     check = commands.add_parser(
         "audit", help="reconcile a run's journal with its simulated cards",
@@ -237,6 +240,10 @@ def _frame_capture(stream: TextIO) -> FrameCapture:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.days is not None:
+        return run_province_command(args)
+    if args.vehicles is None:
+        raise SimError("run: --vehicles N is required (passes to simulate)")
     scenario = with_fault_rates(choose_scenario(args.scenario, args.seed),
                                 fault_overrides(args.fault, args.no_faults))
     if is_sharded(args):

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -96,10 +97,22 @@ def scaled_scenario(scenario: Scenario, vehicles: int | None) -> Scenario:
     return replace(scenario, duration_s=max(60.0, 1.1 * vehicles / rate + 60.0))
 
 
-class _LanePair:
+class LaneSite(Protocol):
+    """What a lane pair lives in: a `Simulation`, or any run with the same parts (the
+    simulated province's plazas): the timing options, the scenario's fault mix, the virtual
+    clock, the tally and the (group-commit) journal its lane writes to."""
+
+    options: SimulationOptions
+    scenario: Scenario
+    queue: EventQueue
+    tally: Tally
+    journal: GroupCommitJournal
+
+
+class LanePair:
     """One simulated lane: the RSU, the lane controller and the two directions of their link."""
 
-    def __init__(self, sim: Simulation, spec: LaneSpec, rsu: Rsu, lane: Lane,
+    def __init__(self, sim: LaneSite, spec: LaneSpec, rsu: Rsu, lane: Lane,
                  rng: np.random.Generator) -> None:
         self.spec = spec
         self.rsu = rsu
@@ -273,7 +286,7 @@ class Simulation:
         #: The UNRESOLVED purchases of every lane: a card may show up again at any of them.
         self.unresolved = UnresolvedBook()
         self.pairs = {
-            spec.lane_id: _LanePair(self, spec, make_rsu(spec, self.scenario, self.key_set,
+            spec.lane_id: LanePair(self, spec, make_rsu(spec, self.scenario, self.key_set,
                                                          device_rng, self.card_keys),
                                     self.make_lane(spec), device_rng)
             for spec in self.scenario.lanes

@@ -19,7 +19,7 @@ from lane_engine.journal import EntryState, JournalEntry
 from lane_engine.times import lane_datetime
 from protocols.frames import TransType
 from rsu_sim.model.card import purse_after
-from rsu_sim.results.files import CardLogEntry, CardState
+from rsu_sim.results.files import CardLoadEntry, CardLogEntry, CardState
 
 #: Outcomes whose record says the card committed a purchase.
 COMMITTED = frozenset({Outcome.DEBITED, Outcome.CASH_REQUIRED, Outcome.ENTRY_WRITTEN})
@@ -170,7 +170,11 @@ class _Reconciler:
     def card_checks(self, card: CardState) -> None:
         counts = self.report.counts
         spent, purse = 0, card.initial_balance
+        loads = sorted(card.loads, key=lambda load: card_time(load.transaction_time))
         for entry in card.log:
+            while loads and card_time(loads[0].transaction_time) <= \
+                    card_time(entry.transaction_time):
+                purse = self.loaded(card, loads.pop(0), purse)
             spent += entry.amount
             # The purse as the card's convention has it (an A card's figure stops at 0).
             purse = purse_after(card.card_type, purse, entry.amount)
@@ -189,14 +193,27 @@ class _Reconciler:
             else:
                 self.problem(f"card {card.card_number} CTC {entry.ctc}: TAC {entry.tac} does "
                              f"not verify")
+        for load in loads:
+            purse = self.loaded(card, load, purse)
         if purse != card.balance:
-            self.problem(f"card {card.card_number}: initial {card.initial_balance} less the "
-                         f"{spent} fen logged is {purse}, not the final balance {card.balance}")
+            loaded = sum(load.amount for load in card.loads)
+            self.problem(f"card {card.card_number}: initial {card.initial_balance} plus "
+                         f"{loaded} fen loaded less the {spent} fen logged is {purse}, not the "
+                         f"final balance {card.balance}")
         if (card.initial_ctc + len(card.log)) % _CTC_MODULUS != card.ctc:
             self.problem(f"card {card.card_number}: CTC {card.initial_ctc} + {len(card.log)} "
                          f"purchases != final CTC {card.ctc}")
         counts["cards"] += 1
         counts["card purchases"] += len(card.log)
+
+    def loaded(self, card: CardState, load: CardLoadEntry, purse: int) -> int:
+        """The purse after a load, checked against the balance the card logged."""
+        purse += load.amount
+        if load.balance_after != purse:
+            self.problem(f"card {card.card_number} load {load.online_serial}: balance after "
+                         f"{load.balance_after}, the purse says {purse}")
+        self.report.counts["card loads"] += 1
+        return purse
 
     def serial_used(self, card: CardState, entry: CardLogEntry) -> None:
         key = (entry.terminal_number, entry.terminal_trans_serial)

@@ -53,6 +53,16 @@ class CardLogEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class CardLoadEntry:
+    """One committed load (top-up) of a card, as its load log holds it."""
+
+    online_serial: int
+    amount: int
+    transaction_time: str  # ISO 8601 with the lane's offset (the card keeps local time)
+    balance_after: int
+
+
+@dataclass(frozen=True, slots=True)
 class CardState:
     """A simulated card at the end of a run, with its initial purse for the balance check."""
 
@@ -70,6 +80,7 @@ class CardState:
     ctc: int
     record: str  # hex of file 0019
     log: tuple[CardLogEntry, ...]
+    loads: tuple[CardLoadEntry, ...] = ()
 
 
 def journal_path(directory: Path) -> Path:
@@ -132,6 +143,14 @@ def _write_text(path: Path, text: str) -> None:
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from exc
 
 
+def _card_document(card: CardState) -> dict[str, Any]:
+    """A card's line of the cards file (`loads` only for a card that was loaded)."""
+    document: dict[str, Any] = _plain(card)
+    if not card.loads:
+        del document["loads"]
+    return document
+
+
 def write_outputs(directory: Path, *, key_set: KeySet, cards: Iterable[CardState],
                   summary: dict[str, Any], scenario: object) -> None:
     """Write the key set (0600), the cards, the summary and the scenario under `directory`."""
@@ -139,7 +158,8 @@ def write_outputs(directory: Path, *, key_set: KeySet, cards: Iterable[CardState
         write_key_set(directory / KEYS_FILE, key_set, replace=True)
     except KeySetError as exc:
         raise OutputError(str(exc)) from exc
-    lines = (json.dumps(_plain(card), ensure_ascii=False, separators=(",", ":")) for card in cards)
+    lines = (json.dumps(_card_document(card), ensure_ascii=False, separators=(",", ":"))
+             for card in cards)
     _write_text(directory / CARDS_FILE, "".join(line + "\n" for line in lines))
     _write_text(directory / SUMMARY_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     _write_text(directory / SCENARIO_FILE,
@@ -209,6 +229,7 @@ class RunFiles:
 def _card(line: str) -> CardState:
     raw = json.loads(line)
     raw["log"] = tuple(CardLogEntry(**entry) for entry in raw["log"])
+    raw["loads"] = tuple(CardLoadEntry(**entry) for entry in raw.get("loads", ()))
     if isinstance(raw["card_type"], str):  # cards.jsonl names it; the audit compares codes
         raw["card_type"] = int(CardType[raw["card_type"]])
     return CardState(**raw)

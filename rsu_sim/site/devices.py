@@ -78,14 +78,22 @@ def lane_rsu(lane: LaneSpec, scenario: Scenario, key_set: KeySet, radio_rng: np.
 def pass_faults(arrival: VehicleArrival, scenario: Scenario, rng: np.random.Generator, *,
                 force_tear: TearPoint | None = None, force_leave_zone: bool = False
                 ) -> PassFaults:
-    """The RSU's fault hooks for one pass (our decision for the mapping): a fade sets the fade
-    loss; leaving early also tears the pass at a TearPoint drawn uniformly, the vehicle leaving
-    right there; each session frame type is duplicated with the per-frame probability.
-    `force_tear` (tests) tears the pass there, leaving the zone with `force_leave_zone`."""
+    """The RSU's fault hooks for one pass (see `faults_of_pass`)."""
+    return faults_of_pass(arrival.faults, scenario, rng, force_tear=force_tear,
+                          force_leave_zone=force_leave_zone)
+
+
+def faults_of_pass(faults: frozenset[Fault], scenario: Scenario, rng: np.random.Generator, *,
+                   force_tear: TearPoint | None = None, force_leave_zone: bool = False
+                   ) -> PassFaults:
+    """The RSU's fault hooks for a pass with `faults` (our decision for the mapping): a fade
+    sets the fade loss; leaving early also tears the pass at a TearPoint drawn uniformly, the
+    vehicle leaving right there; each session frame type is duplicated with the per-frame
+    probability. `force_tear` (tests) tears the pass there, leaving the zone with
+    `force_leave_zone`."""
     mix = scenario.faults
     duplicate = frozenset(t for t in SESSION_FRAMES
                           if mix.duplicate_frames and rng.random() < mix.duplicate_frames)
-    faults = arrival.faults
     tear, leave = force_tear, force_leave_zone
     if tear is None and Fault.ZONE_EXIT_EARLY in faults:
         tear, leave = list(TearPoint)[int(rng.integers(len(TearPoint)))], True
@@ -103,5 +111,5 @@ def corrupt(raw: bytes, rng: np.random.Generator) -> bytes:
     return raw[:index] + bytes([raw[index] ^ mask]) + raw[index + 1:]
 
 
-__all__ = ["SESSION_FRAMES", "corrupt", "lane_rsu", "pass_faults", "simulation_key_set",
-           "terminal_number"]
+__all__ = ["SESSION_FRAMES", "corrupt", "faults_of_pass", "lane_rsu", "pass_faults",
+           "simulation_key_set", "terminal_number"]

@@ -223,7 +223,7 @@ def test_the_cards_next_ctc_settles_an_unresolved_debit_once_its_window_closes(
 
 def test_a_ctc_used_again_shows_the_unresolved_purchase_did_not_commit(store: Store) -> None:
     doubtful = exit_(B1, 1, T0)
-    retried = entry(B1, 1, T0 + dt.timedelta(hours=4))
+    retried = entry(B1, 1, T0 + dt.timedelta(hours=4), balance=doubtful.balance_before)
     c = clearer(store)
     c.clear([arrival(unresolved(doubtful), 1), arrival(retried, 1)],
             T0 + dt.timedelta(days=4))
@@ -236,11 +236,32 @@ def test_without_its_ctc_an_unresolved_debit_is_settled_from_the_ctcs_around_it(
         store: Store) -> None:
     before = entry(B1, 3, T0 - dt.timedelta(hours=1))
     doubtful = exit_(B1, 4, T0)
-    after = entry(B1, 5, T0 + dt.timedelta(hours=2), serial=2)
+    after = entry(B1, 5, T0 + dt.timedelta(hours=2), serial=2, balance=doubtful.balance_after)
     missing_ctc = unresolved(doubtful, ctc_known=False)
     assert missing_ctc.idempotency_key == doubtful.transaction_id
     clearer(store).clear([arrival(before, 1), arrival(missing_ctc, 2), arrival(after, 3)],
                          T0 + dt.timedelta(days=4))
     kept = _kept(store, missing_ctc.idempotency_key)
-    assert (kept.state, kept.ctc, kept.settled_how) == (ClearingState.BOOKED, 4, Settled.CTC_GAP)
+    assert (kept.state, kept.ctc, kept.settled_how) == (
+        ClearingState.BOOKED, None, Settled.CTC_GAP)
     assert _balance(store, accounts.purse(B1)) == -doubtful.amount_debited
+
+
+def test_a_record_still_on_its_way_keeps_an_unresolved_purchase_waiting(store: Store) -> None:
+    """The purchase did not commit, and a trip in between has not arrived yet: the CTCs alone
+    would count the one in between as this purchase; the purse does not agree, so it waits."""
+    before = entry(B1, 3, T0 - dt.timedelta(hours=1))
+    doubtful = exit_(B1, 4, T0)  # never committed
+    on_its_way = exit_(B1, 4, T0 + dt.timedelta(hours=2), entered=STATIONS[2], serial=8)
+    after = entry(B1, 5, T0 + dt.timedelta(hours=5), serial=9, balance=on_its_way.balance_after)
+    c = clearer(store)
+    c.clear([arrival(before, 1), arrival(unresolved(doubtful, ctc_known=False), 2),
+             arrival(after, 3)], T0 + dt.timedelta(days=1))
+    c.settle_due(T0 + dt.timedelta(days=4))
+    assert _kept(store, doubtful.transaction_id).state is ClearingState.UNRESOLVED
+    c.clear([arrival(on_its_way, 4)], T0 + dt.timedelta(days=2))
+    c.settle_due(T0 + dt.timedelta(days=4))
+    kept = _kept(store, doubtful.transaction_id)
+    assert (kept.state, kept.outcome) == (ClearingState.NO_MONEY, Outcome.NOT_DEBITED.value)
+    assert _findings(store) == []
+    assert _balance(store, accounts.purse(B1)) == -on_its_way.amount_debited
