@@ -26,7 +26,7 @@ from cli_conventions import (
 )
 from keys.errors import KeysError
 from lane_engine.aio.data import load_blacklist
-from lane_engine.cli.args import run_command
+from lane_engine.cli.args import UsageError, run_command
 from lane_engine.errors import LaneError
 from lane_engine.journal import JournalEntry
 from lane_engine.times import LANE_TIME_ZONE
@@ -243,7 +243,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.days is not None:
         return run_province_command(args)
     if args.vehicles is None:
-        raise SimError("run: --vehicles N is required (passes to simulate)")
+        raise UsageError("run: --vehicles N is required (passes to simulate)")
     scenario = with_fault_rates(choose_scenario(args.scenario, args.seed),
                                 fault_overrides(args.fault, args.no_faults))
     if is_sharded(args):
