@@ -194,47 +194,55 @@ class _Batch:
         """Check a record the key has no definite record for yet, and keep it."""
         record = arrival.record
         at = record_time(record)
-        card = self.tx.devices.card(record.card_number)
-        kind = None if card is None else card.kind
+        outcome = record.outcome
+        findings: list[Finding] = []
+        kind: CardKind | None = None
+        tac_ok = False
+        if outcome in _NO_MONEY:
+            state = ClearingState.NO_MONEY
+        else:
+            card = self.tx.devices.card(record.card_number)
+            kind = None if card is None else card.kind
+            if kind is None:
+                findings.append(Finding(FindingKind.UNKNOWN_CARD,
+                                        f"card {record.card_number} was not issued by this "
+                                        "centre"))
+                state = ClearingState.HELD
+            elif outcome is Outcome.UNRESOLVED:
+                state = ClearingState.UNRESOLVED
+            else:
+                state, tac_ok, findings = self.judge_committed(arrival.idempotency_key, record,
+                                                               at)
         row = ClearedRecord(
             arrival.idempotency_key, record.transaction_id, arrival.seq, arrival.source,
             record.lane_network, record.lane_station, record.lane_number, record.card_number,
-            None if kind is None else kind.value, record.outcome.value,
+            None if kind is None else kind.value, outcome.value,
             record.ctc if record.ctc >= 0 else None, record.amount_debited, record.cash_fee,
-            record.balance_before, record.balance_after, at, self.now, ClearingState.NO_MONEY,
-            None if kept is None else Settled.LANE, False, None, None, arrival.text)
-        findings: list[Finding] = []
-        if record.outcome in _NO_MONEY:
-            pass
-        elif kind is None:
-            findings.append(Finding(FindingKind.UNKNOWN_CARD,
-                                    f"card {record.card_number} was not issued by this centre"))
-            row = dataclasses.replace(row, state=ClearingState.HELD)
-        elif record.outcome is Outcome.UNRESOLVED:
-            row = dataclasses.replace(row, state=ClearingState.UNRESOLVED, settled_how=None)
-        elif record.outcome in COMMITTED:
-            row, findings = self.judge_committed(record, row, at)
-        self.keep(row, kept is None)
+            record.balance_before, record.balance_after, at, self.now, state,
+            None if kept is None or state is ClearingState.UNRESOLVED else Settled.LANE,
+            tac_ok, None, None, arrival.text)
+        row = self.keep(row, kept is None)
         for finding in findings:
             self.find(row, finding)
-        self.report.taken[f"{'settled' if kept else 'new'} {row.state.value}"] += 1
-        if kind is not None and record.outcome not in _NO_MONEY:
+        self.report.taken[f"{'settled' if kept else 'new'} {state.value}"] += 1
+        if kind is not None:
             self.cards.add(record.card_number)
 
-    def judge_committed(self, record: TransactionRecord, row: ClearedRecord, at: dt.datetime
-                        ) -> tuple[ClearedRecord, list[Finding]]:
+    def judge_committed(self, key: str, record: TransactionRecord, at: dt.datetime
+                        ) -> tuple[ClearingState, bool, list[Finding]]:
         """A record saying the card committed a purchase: its TAC (a recovered record without
-        one is the lane's own settlement, from the card's 0019), then the rules."""
+        one is the lane's own settlement, from the card's 0019), then the rules; (state, TAC
+        verified, findings)."""
         tac_ok = False
         if record.tac or not record.recovered:
             result = self.c.tac.check(record)
             if not result.genuine:
-                finding = Finding(FindingKind.TAC_INVALID, result.reason)
-                return dataclasses.replace(row, state=ClearingState.HELD), [finding]
+                return ClearingState.HELD, False, [Finding(FindingKind.TAC_INVALID,
+                                                           result.reason)]
             tac_ok = True
         findings: list[Finding] = []
         if record.ctc >= 0:
-            findings += ctc_findings(row.idempotency_key, record.ctc, record.amount_debited, at,
+            findings += ctc_findings(key, record.ctc, record.amount_debited, at,
                                      self.tx.clearing.of_card(record.card_number))
         charge = self.c.tariff.finding(record)
         if charge is not None:
@@ -250,8 +258,7 @@ class _Batch:
             if late is not None:
                 findings.append(late)
         held = any(not f.kind.booked for f in findings)
-        state = ClearingState.HELD if held else ClearingState.BOOKED
-        return dataclasses.replace(row, state=state, tac_verified=tac_ok), findings
+        return (ClearingState.HELD if held else ClearingState.BOOKED), tac_ok, findings
 
     def category_at(self, card_number: str, version: int) -> int:
         """The card's status-list category as of list `version` (0: not listed)."""
@@ -285,10 +292,8 @@ class _Batch:
     # ------------------------------------------------------------ UNRESOLVED, from the card
 
     def settle_cards(self, cards: Sequence[str]) -> None:
-        for card in cards:
+        for card in self.tx.clearing.with_unresolved(cards):
             pending = self.tx.clearing.unresolved_of(card)
-            if not pending:
-                continue
             loads = [(load.new.transaction_time, load.new.amount)
                      for load in self.tx.loads.of_card(card)
                      if load.status is LoadStatus.CREDITED]

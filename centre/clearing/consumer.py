@@ -8,6 +8,8 @@ at most `max_inflight_messages` unacknowledged messages to a session, 20 by defa
 at any moment, the process has either committed a batch or not; the broker sends every message
 not acknowledged again to the next process under the same client id, and the store's keys turn
 the committed ones into redeliveries. So a record is booked exactly once, and none is lost.
+A store that fails (another process holding SQLite's write lock and hanging, PostgreSQL
+restarting) holds the batch back, unacknowledged, and it is tried again with back-off.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from dataclasses import dataclass, field
 from centre.clearing.arrivals import from_message
 from centre.clearing.clearer import BatchReport, Clearer, Inbound, Unreadable
 from centre.clearing.values import Source
-from centre.errors import BrokerError, ClearingInputError
+from centre.errors import BrokerError, ClearingInputError, StoreError
 from centre.link.mqtt import BrokerSettings, Delivery, SharedSubscription, shared_subscription
 
 #: The topics of every plaza's lanes (`etc/{network}/{station}/{lane}/transactions`).
 TRANSACTION_FILTER = "etc/+/+/+/transactions"
 DEFAULT_GROUP = "clearing"
+#: How long a batch waits for a message already received to be handed over.
+QUEUED_WAIT_S = 0.002
 #: Records per store transaction at most.
 DEFAULT_BATCH = 500
 
@@ -76,30 +80,42 @@ def inbound(delivery: Delivery) -> Inbound:
 
 async def _take_batch(subscription: SharedSubscription, options: ConsumerOptions,
                       stop: asyncio.Event) -> list[Delivery]:
-    """Wait for a first message (or `stop`, or the idle limit), then gather what follows."""
-    first = asyncio.ensure_future(subscription.next())
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        done, _ = await asyncio.wait({first, stopping}, timeout=options.idle_exit_s,
-                                     return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-    if first not in done:
-        first.cancel()
-        with contextlib.suppress(asyncio.CancelledError, BrokerError):
-            await first
+    """Wait for a first message (or `stop`, or the idle limit), then gather what follows within
+    `linger_s`."""
+    first = await subscription.next(options.idle_exit_s, stop)
+    if first is None:
         return []
-    batch = [first.result()]
-    deadline = asyncio.get_running_loop().time() + options.linger_s
+    batch = [first]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + options.linger_s
     while len(batch) < options.batch_size:
-        left = deadline - asyncio.get_running_loop().time()
-        if left <= 0 and not subscription.queued():
+        batch += subscription.drain(options.batch_size - len(batch))
+        left = deadline - loop.time()
+        if len(batch) >= options.batch_size or left <= 0:
             break
-        try:
-            batch.append(await asyncio.wait_for(subscription.next(), max(left, 0.0)))
-        except TimeoutError:
+        more = await subscription.next(max(left, QUEUED_WAIT_S))
+        if more is None:
             break
+        batch.append(more)
     return batch
+
+
+async def _durably(clearer: Clearer, items: list[Inbound], options: ConsumerOptions,
+                   stop: asyncio.Event, on_session: Callable[[str, str], None]
+                   ) -> BatchReport | None:
+    """Clear `items`, again while the store fails (a write lock held by a process that hangs, a
+    database restarting), acknowledging nothing meanwhile; None when told to stop first."""
+    delay = options.reconnect_s[0]
+    while True:
+        try:
+            return await asyncio.to_thread(clearer.clear, items)
+        except StoreError as exc:
+            on_session("store failing", f"{exc}; the batch again in {delay:.1f} s")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return None
+        delay = min(delay * 2, options.reconnect_s[1])
 
 
 async def consume(clearer: Clearer, settings: BrokerSettings, options: ConsumerOptions,
@@ -126,7 +142,9 @@ async def consume(clearer: Clearer, settings: BrokerSettings, options: ConsumerO
                         return stats  # stopped, or idle for idle_exit_s
                     started = time.monotonic()
                     items = [inbound(d) for d in deliveries]
-                    report = await asyncio.to_thread(clearer.clear, items)
+                    report = await _durably(clearer, items, options, stop, on_session)
+                    if report is None:
+                        return stats  # stopped while the store was failing: nothing acked
                     if started - last_settle >= options.settle_every_s:
                         report.merge(await asyncio.to_thread(clearer.settle_due))
                         last_settle = started

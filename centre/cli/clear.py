@@ -213,7 +213,7 @@ async def _consume(clearer: Clearer, args: argparse.Namespace) -> ConsumerStats:
                       findings=len(stats.report.findings))
 
     def session(state: str, detail: str) -> None:
-        level = logging.WARNING if state == "lost" else logging.INFO
+        level = logging.INFO if state == "subscribed" else logging.WARNING
         log_event(_log, level, "broker", state=state, client_id=args.client_id, detail=detail)
 
     # Progress and the broker session in the one log format of every tool of the project.

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -83,30 +84,63 @@ def _tls(settings: BrokerSettings) -> ssl.SSLContext | None:
 
 
 class SharedSubscription:
-    """Messages of a shared subscription, taken in batches and acknowledged by the caller."""
+    """Messages of a shared subscription, taken one by one and acknowledged by the caller.
+
+    A wait for the next message is never cancelled: aiomqtt's iterator drops a message it had
+    already taken from its queue when the wait for it is cancelled, and that message would
+    stay unacknowledged, in flight, until the session ends. So a wait that times out goes on in
+    the background and the next call picks it up.
+    """
 
     def __init__(self, client: aiomqtt.Client) -> None:
         self._client = client
         self._messages = client.messages.__aiter__()
+        self._pending: asyncio.Future[Delivery] | None = None
 
-    async def next(self) -> Delivery:
-        """The next message (BrokerError when the session is lost)."""
+    async def _take(self) -> Delivery:
         try:
             message = await self._messages.__anext__()
         except aiomqtt.MqttError as exc:
             raise BrokerError(f"the session ended: {exc}") from exc
         except StopAsyncIteration as exc:
             raise BrokerError("the session ended") from exc
-        payload = message.payload
-        if isinstance(payload, str):
-            payload = payload.encode()
-        elif not isinstance(payload, bytes | bytearray):
-            payload = b"" if payload is None else str(payload).encode()
-        return Delivery(str(message.topic), bytes(payload), message.mid, message.qos)
+        return _delivery(message)
+
+    def drain(self, limit: int) -> list[Delivery]:
+        """Up to `limit` messages already received, without waiting: taken straight from
+        aiomqtt's queue (its iterator costs two tasks a message; the queue's `get` is safe
+        against a wait that is pending meanwhile)."""
+        queue = self._client._queue
+        taken: list[Delivery] = []
+        while len(taken) < limit and not queue.empty():
+            taken.append(_delivery(queue.get_nowait()))
+        return taken
+
+    async def next(self, timeout: float | None = None,
+                   stop: asyncio.Event | None = None) -> Delivery | None:
+        """The next message; None when `timeout` passes or `stop` is set first (BrokerError
+        when the session is lost)."""
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._take())
+            # A wait the session's end leaves behind fails with nobody to hear it: seen here.
+            self._pending.add_done_callback(_seen)
+        waits: set[asyncio.Future[Any]] = {self._pending}
+        stopping = None if stop is None else asyncio.ensure_future(stop.wait())
+        if stopping is not None:
+            waits.add(stopping)
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if stopping is not None:
+                stopping.cancel()
+        if not self._pending.done():
+            return None
+        taken, self._pending = self._pending, None
+        return taken.result()
 
     def queued(self) -> int:
         """Messages received and not yet taken."""
-        return int(self._client._queue.qsize())  # aiomqtt's own queue of delivered messages
+        return len(self._client.messages)
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         """Acknowledge messages (PUBACK): the broker forgets them."""
@@ -114,6 +148,20 @@ class SharedSubscription:
         for delivery in deliveries:
             if delivery.qos > 0:
                 paho.ack(delivery.mid, delivery.qos)
+
+
+def _delivery(message: aiomqtt.Message) -> Delivery:
+    payload = message.payload
+    if isinstance(payload, str):
+        payload = payload.encode()
+    elif not isinstance(payload, bytes | bytearray):
+        payload = b"" if payload is None else str(payload).encode()
+    return Delivery(str(message.topic), bytes(payload), message.mid, message.qos)
+
+
+def _seen(future: asyncio.Future[Delivery]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 @asynccontextmanager

@@ -2,7 +2,7 @@
 
 * `tx.clearing.record(key) -> ClearedRecord | None`, `add(record)`, `replace(record)` (the
   latest record of a key: a settlement, or a record held then booked).
-* `of_card(card) -> [ClearedRecord]` in CTC order; `unresolved_of(card)`.
+* `of_card(card) -> [ClearedRecord]` in CTC order; `unresolved_of(card)`, `with_unresolved(cards)`.
 * `between(start, end)`: records whose transaction time is in [start, end), by time.
 * `add_finding(record, Finding, found_at) -> bool` (False: that finding was already made for
   that record), `findings_between(start, end)`, `findings()`.
@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from centre.clearing.values import (
     ClearedRecord,
@@ -91,6 +92,19 @@ class Clearing:
                             " AND state = ? ORDER BY ctc, idempotency_key",
                             (card_number, ClearingState.UNRESOLVED.value))
         return [_record(row) for row in rows]
+
+    def with_unresolved(self, cards: Sequence[str]) -> list[str]:
+        """Those of `cards` that have an UNRESOLVED record, in order."""
+        found: set[str] = set()
+        listed = list(cards)
+        for index in range(0, len(listed), 500):
+            chunk = listed[index:index + 500]
+            rows = self._tx.all(
+                f"SELECT DISTINCT card_number FROM clearing_records WHERE state = ?"
+                f" AND card_number IN ({', '.join('?' * len(chunk))})",
+                (ClearingState.UNRESOLVED.value, *chunk))
+            found.update(row[0] for row in rows)
+        return [card for card in listed if card in found]
 
     def between(self, start: dt.datetime, end: dt.datetime) -> list[ClearedRecord]:
         rows = self._tx.all(f"SELECT {_COLUMNS} FROM clearing_records WHERE transaction_time >= ?"

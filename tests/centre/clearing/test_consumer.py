@@ -12,6 +12,7 @@ import pytest
 from centre.clearing.clearer import Clearer
 from centre.clearing.consumer import ConsumerOptions, consume
 from centre.clearing.values import ClearingState
+from centre.errors import StoreError
 from centre.link.mqtt import BrokerSettings, publish
 from centre.store.store import Store
 from centre.values import CardKind
@@ -86,3 +87,29 @@ async def test_a_batch_not_committed_is_not_acknowledged_and_comes_again(
     assert stats.messages == len(_records())
     assert _booked(store) == len(_records())
 
+
+
+class StoreFailingOnce(Clearer):
+    """A clearer whose store fails on the first batch (a write lock held elsewhere)."""
+
+    failed = False
+
+    def clear(self, items, now=None):  # type: ignore[no-untyped-def]
+        if not self.failed:
+            self.failed = True
+            raise StoreError("centre.sqlite3: cannot begin a transaction: database is locked")
+        return super().clear(items, now)
+
+
+async def test_a_failing_store_holds_the_batch_back_and_tries_it_again(
+        mqtt_broker: Broker, store: Store) -> None:
+    settings = BrokerSettings(mqtt_broker.host, mqtt_broker.port, client_id="clearing-t3")
+    base = clearer(store)
+    sessions: list[str] = []
+    await consume(base, settings, ConsumerOptions(idle_exit_s=0.3))
+    await publish(settings, _records(), client_id="plaza")
+    stats = await consume(StoreFailingOnce(store, base.tac, base.tariff), settings,
+                          ConsumerOptions(idle_exit_s=1.5, reconnect_s=(0.05, 0.1)),
+                          on_session=lambda state, detail: sessions.append(state))
+    assert "store failing" in sessions
+    assert stats.messages == len(_records()) and _booked(store) == len(_records())
