@@ -29,6 +29,7 @@ from centre.link.mqtt import BrokerSettings
 from centre.store.store import Store
 from keys.keyset_file import write_key_set
 from lane_engine.fees.table_file import write_fee_table
+from lane_engine.files.policy import policy_toml
 from lane_engine.journal import EntryState, SqliteJournal
 from rsu_sim.errors import OutputError, SimError
 from rsu_sim.model.random_bytes import BufferedRandomBytes
@@ -110,7 +111,7 @@ def _write_centre_files(out: Path, site: Site) -> None:
     """The key set, fee table and policy as the centre's files, for `etc-centre clear`."""
     write_key_set(out / KEYS_FILE, site.key_set, replace=True)
     write_fee_table(site.fees, out / FEES_FILE)
-    (out / POLICY_FILE).write_text(f'version = "{site.policy.version}"\n', encoding="utf-8")
+    (out / POLICY_FILE).write_text(policy_toml(site.policy), encoding="utf-8")
 
 
 def _wait_cleared(store: Store, keys: set[str], timeout_s: float = EXTERNAL_WAIT_S) -> None:

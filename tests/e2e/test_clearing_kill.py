@@ -21,6 +21,7 @@ import pytest
 from centre.store.store import Store
 from keys.keyset_file import write_key_set
 from lane_engine.fees.table_file import write_fee_table
+from lane_engine.files.policy import policy_toml
 from rsu_sim.province.config import ProvinceConfig
 from rsu_sim.province.site import build_site
 from rsu_sim.results.lane_records import load_journal
@@ -81,7 +82,7 @@ def test_two_clearing_processes_one_killed_book_everything_once(
     first.mkdir()
     write_key_set(first / "keys.toml", site.key_set)
     write_fee_table(site.fees, first / "fees.etcfee")
-    (first / "policy.toml").write_text(f'version = "{site.policy.version}"\n')
+    (first / "policy.toml").write_text(policy_toml(site.policy))
     Store.open(str(first / "centre.sqlite3")).close()
     for client in ("c1", "c2"):
         Clearing(client, first, first / "centre.sqlite3", mqtt_broker, tmp_path / f"{client}.log",
