@@ -223,7 +223,17 @@ def gate(report: Report, terms: Terms) -> int:
     return 1 if fails(report, terms.fail_on) else 0
 
 
+def gate_json(report: Report, terms: Terms) -> dict[str, list[str]]:
+    """The gate as `--json` gives it: the rules `--fail-on` names, and those of them that
+    failed (any: exit status 1)."""
+    return {"fail_on": sorted(terms.fail_on), "failed": fails(report, terms.fail_on)}
+
+
+def report_files(directory: Path) -> dict[str, str]:
+    """Where `write_report` put the report."""
+    return {"json": str(directory / REPORT_JSON), "markdown": str(directory / REPORT_MD)}
+
+
 __all__ = ["REPORT_JSON", "REPORT_MD", "Terms", "add_judging_arguments", "conformance_report",
-           "gate", "judge_frame_log", "lane_records", "lanes_of", "read_terms", "summary_line",
-           "tariff_of",
-           "write_report"]
+           "gate", "gate_json", "judge_frame_log", "lane_records", "lanes_of", "read_terms",
+           "report_files", "summary_line", "tariff_of", "write_report"]

@@ -34,8 +34,10 @@ from rsu_sim.cli.conformance import (
     add_judging_arguments,
     conformance_report,
     gate,
+    gate_json,
     lane_records,
     read_terms,
+    report_files,
     summary_line,
     write_report,
 )
@@ -203,6 +205,7 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                         help=f"the served world (default {DEFAULT_OUT})")
     judged.add_argument("--frame-log", type=Path, metavar="PATH",
                         help="the frame log (default DIR/frames.log)")
+    add_json_flag(judged, "the verdicts with their evidence and the gate")
     add_judging_arguments(judged)
 
     serve = commands.add_parser(
@@ -315,7 +318,11 @@ def _conformance(args: argparse.Namespace) -> int:
     frame_log = args.frame_log or args.dir / FRAME_LOG_FILE
     report = conformance_report(world_scenario(args.dir), frame_log, terms, lane_records(args))
     write_report(args.dir, report)
-    print(summary_line(report, args.dir))
+    if args.json:
+        print_json({**report.to_json(), "gate": gate_json(report, terms),
+                    "report": report_files(args.dir)})
+    else:
+        print(summary_line(report, args.dir))
     return gate(report, terms)
 
 

@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from cli_conventions import add_json_flag, print_json
 from cli_conventions.files import NotText, decode_text, write_file
 from rsu_sim.errors import SimError
 from rsu_sim.replay.capture import CaptureError, one_connection, read_capture
@@ -54,6 +55,7 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how long to wait for the lane to connect (default 60 s)")
     parser.add_argument("--report", type=Path, metavar="FILE",
                         help="also write the differences as JSON to FILE")
+    add_json_flag(parser, "the differences and the counts (what --report writes)")
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -64,7 +66,8 @@ def _address(text: str) -> tuple[str, int]:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    """Replay, print the differences and a summary; 0 when the lane answered as captured."""
+    """Replay, print the differences and a summary (`--json`: as JSON); 0 when the lane
+    answered as captured."""
     host, port = _address(args.lane)
     try:
         text = decode_text(args.log.read_bytes(), str(args.log))
@@ -85,19 +88,23 @@ def run_replay(args: argparse.Namespace) -> int:
     result = asyncio.run(replay(chosen, host, port, connect=args.connect, options=options,
                                 on_listening=listening))
     found = differences(result.capture, result.answers, chosen[0].at)
-    for difference in found:
-        print(difference)
-    print(f"replayed {result.rsu_frames_sent} RSU frames of {name} ({len(result.capture)} "
-          f"exchanges): the lane sent {result.lane_frames} frames; {len(found)} exchanges "
-          f"differ from the capture")
-    for problem in result.undecodable:
-        print(f"lane sent something undecodable: {problem}")
+    document = {"capture": str(args.log), "connection": name,
+                "rsu_frames_sent": result.rsu_frames_sent, "lane_frames": result.lane_frames,
+                "exchanges": len(result.capture),
+                "differences": [{"exchange": d.index, "after": d.after,
+                                 "capture": d.captured, "replay": d.replayed} for d in found],
+                "undecodable": list(result.undecodable)}
+    if args.json:
+        print_json(document)
+    else:
+        for difference in found:
+            print(difference)
+        print(f"replayed {result.rsu_frames_sent} RSU frames of {name} ({len(result.capture)} "
+              f"exchanges): the lane sent {result.lane_frames} frames; {len(found)} exchanges "
+              f"differ from the capture")
+        for problem in result.undecodable:
+            print(f"lane sent something undecodable: {problem}")
     if args.report is not None:
-        document = {"capture": str(args.log), "connection": name,
-                    "rsu_frames_sent": result.rsu_frames_sent, "lane_frames": result.lane_frames,
-                    "differences": [{"exchange": d.index, "after": d.after,
-                                     "capture": d.captured, "replay": d.replayed}
-                                    for d in found]}
         try:
             write_file(args.report, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         except OSError as exc:

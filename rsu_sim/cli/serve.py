@@ -18,9 +18,9 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from cli_conventions import numbers
+from cli_conventions import UsageError, add_json_flag, numbers, print_json
 from cli_conventions.files import write_file
 from lane_engine.errors import LaneError
 from lane_engine.files.blacklist import save_binary
@@ -29,11 +29,14 @@ from rsu_sim.cli.conformance import (
     add_judging_arguments,
     conformance_report,
     gate,
+    gate_json,
     lane_records,
     read_terms,
+    report_files,
     summary_line,
     write_report,
 )
+from rsu_sim.conformance.report import Report
 from rsu_sim.errors import OutputError, WorldError
 from rsu_sim.harness.setup import build_blacklist
 from rsu_sim.scenario_file import fault_argument, fault_overrides, scenario_source
@@ -47,6 +50,8 @@ DEFAULT_OUT = Path("var/serve")
 FRAME_LOG_FILE = "frames.log"
 BLACKLIST_FILE = "blacklist.bin"
 SUMMARY_FILE = "summary.json"
+#: Why nothing is judged without a frame-log file.
+NOT_JUDGED = "the frame log is not a file"
 #: The scenario of a new world when none is named.
 DEFAULT_SCENARIO = "mixed"
 
@@ -101,10 +106,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                              "clock sees fresh entries as fresh")
     log = parser.add_mutually_exclusive_group()
     log.add_argument("--frame-log", default=None, metavar="PATH",
-                     help="append every frame in and out to PATH, '-' for stdout "
-                          f"(default: DIR/{FRAME_LOG_FILE})")
+                     help="append every frame in and out to PATH, '-' for stdout (not with "
+                          f"--json; default: DIR/{FRAME_LOG_FILE})")
     log.add_argument("--no-frame-log", action="store_true",
                      help="log no frames (and so judge nothing)")
+    add_json_flag(parser, "the end-of-run summary with the conformance verdict counts")
     add_judging_arguments(parser)
 
 
@@ -156,23 +162,24 @@ def _frame_log(args: argparse.Namespace) -> Path | TextIO | None:
 
 
 def _judge(args: argparse.Namespace, world: DurableWorld, terms: Terms,
-           frame_log: Path | TextIO | None) -> int:
-    """Judge the lanes from the frame log (every session of the world), write the report and
-    give the exit status `--fail-on` asks for."""
+           frame_log: Path | TextIO | None) -> Report | None:
+    """Judge the lanes from the frame log (every session of the world) and write the report;
+    None when there is no frame-log file to judge from."""
     if not isinstance(frame_log, Path):
-        print("rsu-sim: conformance not judged: the frame log is not a file", file=sys.stderr)
-        return 0
+        print(f"rsu-sim: conformance not judged: {NOT_JUDGED}", file=sys.stderr)
+        return None
     records = None
     if (args.journal or args.records) is not None and (args.journal or args.records).exists():
         records = lane_records(args)
     report = conformance_report(world.site.scenario, frame_log, terms, records)
     write_report(args.out, report)
     print(summary_line(report, args.out), file=sys.stderr)
-    return gate(report, terms)
+    return report
 
 
-def _write_summary(out: Path, world: DurableWorld, summary: ServeSummary) -> None:
-    document = {
+def _summary_document(world: DurableWorld, summary: ServeSummary) -> dict[str, Any]:
+    """The end-of-run summary, as `summary.json` and `--json` give it."""
+    return {
         "session": world.session, "arrivals_fed": world.arrivals_fed,
         "vehicles": summary.vehicles, "arrivals": summary.arrivals, "passes": summary.passes,
         "ended": {end.value: count for end, count in summary.ended.items()},
@@ -183,17 +190,31 @@ def _write_summary(out: Path, world: DurableWorld, summary: ServeSummary) -> Non
                    "restarts": summary.restarts},
         "stopped_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def _write_summary(out: Path, document: dict[str, Any]) -> None:
     try:
         write_file(out / SUMMARY_FILE, json.dumps(document, indent=2) + "\n")
     except OSError as exc:
         raise OutputError(f"{out / SUMMARY_FILE}: cannot write ({exc.strerror})") from exc
 
 
+def _verdict_counts(report: Report | None, terms: Terms, out: Path) -> dict[str, Any]:
+    """What `--json` says of the conformance: the verdict counts, the gate and the files."""
+    if report is None:
+        return {"judged": False, "why": NOT_JUDGED}
+    return {"judged": True, "summary": report.to_json()["summary"],
+            "gate": gate_json(report, terms), "report": report_files(out)}
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Run `rsu-sim serve` with parsed arguments until Ctrl-C, SIGTERM or the traffic's end;
-    prints the summary, judges the lanes and writes the conformance report. Exit status 0, or 1
+    prints the summary (`--json`: with the verdict counts, as JSON), judges the lanes and writes
+    the conformance report. Exit status 0, or 1
     when a rule `--fail-on` names failed; errors (scenario, world, keys, ports) raise."""
     frame_log = _frame_log(args)
+    if args.json and frame_log is sys.stdout:
+        raise UsageError("--json and --frame-log -: both print on stdout")
     out = sys.stderr if frame_log is sys.stdout else sys.stdout
 
     def ready(ports: Mapping[str, int]) -> None:
@@ -224,10 +245,15 @@ def run_serve(args: argparse.Namespace) -> int:
             world.abandon()
         raise
     world.close("; ".join(summary.lines()))
-    _write_summary(args.out, world, summary)
-    for line in summary.lines():
-        print(line, file=out)
-    return _judge(args, world, terms, frame_log)
+    document = _summary_document(world, summary)
+    _write_summary(args.out, document)
+    if not args.json:
+        for line in summary.lines():
+            print(line, file=out)
+    report = _judge(args, world, terms, frame_log)
+    if args.json:
+        print_json({"summary": document, "conformance": _verdict_counts(report, terms, args.out)})
+    return 0 if report is None else gate(report, terms)
 
 
 __all__ = ["DEFAULT_OUT", "add_serve_arguments", "prepare_world", "recipe_of", "run_serve"]
