@@ -69,24 +69,29 @@ def test_counters_taken_by_many_writers_never_repeat(store_url: str) -> None:
     assert sorted(taken) == list(range(1, 81))
 
 
-def test_several_outlets_opening_a_new_database_at_once_all_get_the_schema(
-        store_url: str) -> None:
+def _open_at_once(url: str, openers: int) -> list[BaseException]:
+    """Open the store at `url` from `openers` threads released together; what they raised."""
     errors: list[BaseException] = []
-    barrier = threading.Barrier(4, timeout=30)
+    barrier = threading.Barrier(openers, timeout=30)
 
     def open_it() -> None:
         try:
             barrier.wait()
-            opened(store_url).close()
+            opened(url).close()
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    threads = [threading.Thread(target=open_it) for _ in range(openers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    return errors
+
+
+def test_several_outlets_opening_a_new_database_at_once_all_get_the_schema(
+        store_url: str) -> None:
+    assert _open_at_once(store_url, 4) == []
     with opened(store_url) as store, store.transaction() as tx:
         assert tx.sql.value("SELECT COUNT(*) FROM schema_migrations") == LATEST
 
@@ -94,21 +99,6 @@ def test_several_outlets_opening_a_new_database_at_once_all_get_the_schema(
 def test_openers_racing_on_new_sqlite_files_never_find_them_locked(tmp_path: Path) -> None:
     """The switch to WAL takes its lock without waiting: a racing opener must wait and retry
     (before it did, about one round in twenty saw "database is locked")."""
-    errors: list[BaseException] = []
-    for round_ in range(60):
-        url = str(tmp_path / f"centre-{round_}.sqlite3")
-        barrier = threading.Barrier(6, timeout=30)
-
-        def open_it(url: str = url, barrier: threading.Barrier = barrier) -> None:
-            try:
-                barrier.wait()
-                opened(url).close()
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=open_it) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    errors = [error for round_ in range(60)
+              for error in _open_at_once(str(tmp_path / f"centre-{round_}.sqlite3"), 6)]
     assert errors == []
