@@ -260,3 +260,29 @@ def test_run_refuses_an_empty_journal_file_as_the_journal_commands_do(tmp_path: 
     assert lane.returncode == 1 and reason in lane.stderr
     assert listing.returncode == 1 and reason in one_line(listing)
     assert journal.stat().st_size == 0
+
+
+def test_a_negative_seed_is_refused_where_it_is_given(tmp_path: Path) -> None:
+    # On main `rsu-sim run --seed -1` and a scenario's `seed = -1` were numpy tracebacks.
+    scenario = tmp_path / "scenario.toml"
+    text = (ROOT / "rsu_sim" / "scenarios" / "clean.toml").read_text(encoding="utf-8")
+    scenario.write_text("seed = -1\n" + "\n".join(line for line in text.splitlines()
+                                                 if not line.startswith("seed")),
+                        encoding="utf-8")
+    by_file = run("rsu-sim", "run", "--scenario", str(scenario), "--vehicles", "3",
+                  "--out", str(tmp_path / "a"))
+    assert by_file.returncode == 1
+    assert one_line(by_file) == f"rsu-sim: error: {scenario}: [seed] -1 must be a whole number >= 0"
+    by_option = run("rsu-sim", "run", "--seed", "-1", "--vehicles", "3",
+                    "--out", str(tmp_path / "b"))
+    assert by_option.returncode == 2
+    assert one_line(by_option) == ("rsu-sim: error: argument --seed: -1 is out of range: a whole "
+                                   "number wants >= 0")
+
+
+def test_a_vehicle_count_past_what_one_run_can_hold_is_refused(tmp_path: Path) -> None:
+    # On main --vehicles 999999999999 tried to allocate 4 TiB (a numpy MemoryError traceback).
+    result = run("rsu-sim", "run", "--vehicles", "999999999999", "--out", str(tmp_path / "a"))
+    assert result.returncode == 2
+    assert one_line(result) == ("rsu-sim: error: argument --vehicles: 999999999999 is out of "
+                                "range: a vehicle count wants 1..1000000000")

@@ -22,6 +22,7 @@ from cli_conventions import (
     add_commands,
     add_json_flag,
     add_version_flag,
+    numbers,
     print_json,
 )
 from keys.errors import KeysError
@@ -104,8 +105,11 @@ def choose_scenario(name: str | None, seed: int | None) -> Scenario:
     return scenario
 
 
-#: What a simulator command reports as one line on stderr, with exit status 1.
-FAILURES = (SimError, LaneError, KeysError)
+#: What a simulator command reports as one line on stderr, with exit status 1 (a run too big
+#: for the memory says how much it wanted).
+FAILURES = (SimError, LaneError, KeysError, MemoryError)
+#: Vehicle passes one run may ask for (a national day of traffic is some 10^7; shards beyond).
+VEHICLE_COUNT = numbers.int_between(1, 1_000_000_000, "a vehicle count")
 
 
 def positive_int(text: str) -> int:
@@ -142,11 +146,12 @@ def build_parser(with_serve: bool = True) -> argparse.ArgumentParser:
                           "names are the scenario's [faults] keys)")
     run.add_argument("--no-faults", action="store_true",
                      help="every fault rate 0 (then --fault sets some)")
-    run.add_argument("--vehicles", type=positive_int, metavar="N",
+    run.add_argument("--vehicles", type=VEHICLE_COUNT, metavar="N",
                      help="vehicle passes to simulate (with --days: the population)")
     run.add_argument("--out", type=Path, default=DEFAULT_DIR, metavar="DIR",
                      help=f"output directory (default {DEFAULT_DIR})")
-    run.add_argument("--seed", type=int, help="replace the scenario's seed")
+    run.add_argument("--seed", type=numbers.non_negative_int,
+                     help="replace the scenario's seed (a whole number >= 0)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--frame-log", type=Path, metavar="FILE",
                      help="write every PC-RSU frame as it went on the wire, one line each "

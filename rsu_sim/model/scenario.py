@@ -302,6 +302,9 @@ class Scenario:
         _require(len(set(ports)) == len(ports), "lanes", "port", f"ports repeat: {ports}")
         _require(self.duration_s > 0, "", "duration_s", "must be > 0")
         _require(0 <= self.start_unix <= 0xFFFF_FFFF, "", "start", "not a 4-byte UNIX time")
+        # every draw of a run is seeded from it, and numpy's seeds are unsigned
+        _require(isinstance(self.seed, int) and self.seed >= 0, "", "seed",
+                 f"{self.seed!r} must be a whole number >= 0")
         if isinstance(self.arrivals, ReplayedArrivals):
             unknown = set(self.arrivals.lanes) - set(ids)
             _require(not unknown, "arrivals", "lanes", f"unknown lanes {sorted(unknown)}")

@@ -39,9 +39,11 @@ from tests.support.broker import Broker, find_mosquitto, free_port
 
 STATION = 102
 KILLABLE = ("lane", "serve", "broker")
-#: Vehicles per second of campaign asked of the world (at --speed 20, two lanes serve ~8/s).
-VEHICLES_PER_S = 10
-SPEED = "20"
+#: Arrivals come `speed` times as often as the scenario's 1,200 an hour on each of two lanes;
+#: the world holds a card for each, so a long campaign keeps it slow enough to stay small (a
+#: world of 10,000 reopens in about 3 s after a kill, one of 40,000 in 8 s).
+SPEED = 3
+LANE_ARRIVALS_PER_S = 1200 / 3600
 TOPIC = f"etc/3701/{STATION}/+/transactions"
 
 
@@ -227,7 +229,7 @@ async def _settle(journal: Path, station: Station, timeout: float) -> None:
 
 
 async def run_chaos(directory: Path, *, kills: int, seed: int, seconds: float,
-                    quiet: bool = False) -> ChaosResult:
+                    speed: float = SPEED, quiet: bool = False) -> ChaosResult:
     """One campaign in `directory` (made; its contents replaced)."""
     binary = find_mosquitto()
     if binary is None:
@@ -238,7 +240,7 @@ async def run_chaos(directory: Path, *, kills: int, seed: int, seconds: float,
     rng = random.Random(seed)
     first = rng.sample(KILLABLE, len(KILLABLE))
     ports = [free_port(), free_port()]
-    vehicles = max(200, int(seconds * VEHICLES_PER_S))
+    vehicles = max(200, int(min(seconds, kills * 5) * 2 * LANE_ARRIVALS_PER_S * speed))
     scenario = directory / "scenario.toml"
     scenario.write_text(scenario_toml([(f"exit-{n}", "exit", n, port)
                                        for n, port in enumerate(ports, start=1)],
@@ -252,7 +254,7 @@ async def run_chaos(directory: Path, *, kills: int, seed: int, seconds: float,
     station = Station(broker, directory / "records.jsonl")
     await station.start()
     result = ChaosResult(seed)
-    serve_options = ["--out", str(world), "--speed", SPEED, "--vehicles", str(vehicles),
+    serve_options = ["--out", str(world), "--speed", str(speed), "--vehicles", str(vehicles),
                      "--no-frame-log"]
     serve = Process(["rsu_sim", "serve", "--scenario", str(scenario), "--new", *serve_options],
                     directory / "serve.log", "listening on", len(ports))

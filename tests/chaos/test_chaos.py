@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(find_mosquitto() is None,
 
 async def test_ten_kills_leave_every_debit_journaled_once_and_every_record_delivered(
         tmp_path: Path) -> None:
-    result = await run_chaos(tmp_path, kills=10, seed=7, seconds=120, quiet=True)
+    result = await run_chaos(tmp_path, kills=10, seed=7, seconds=120, speed=10, quiet=True)
     print(result.summary())
     assert sum(result.kills.values()) == 10
     assert all(result.kills[name] >= 1 for name in KILLABLE), result.kills
