@@ -286,3 +286,17 @@ def test_a_vehicle_count_past_what_one_run_can_hold_is_refused(tmp_path: Path) -
     assert result.returncode == 2
     assert one_line(result) == ("rsu-sim: error: argument --vehicles: 999999999999 is out of "
                                 "range: a vehicle count wants 1..1000000000")
+
+
+@pytest.mark.parametrize("argv", [
+    ("lane-engine", "fees", "synthetic", "--stations", "4", "--seed", "-1", "--table-version",
+     "1", "-o", "{dir}/fees.etcfee"),
+    ("lane-engine", "blacklist", "synthetic", "--count", "3", "--seed", "-5", "--list-version",
+     "1", "-o", "{dir}/list.bin"),
+], ids=["fees synthetic", "blacklist synthetic"])
+def test_synthetic_data_refuses_a_negative_seed_at_the_parser(
+        tmp_path: Path, argv: tuple[str, ...]) -> None:
+    # On main both were numpy tracebacks ("expected non-negative integer").
+    result = run(*(a.format(dir=tmp_path) for a in argv))
+    assert result.returncode == 2
+    assert "argument --seed: " in one_line(result) and "wants >= 0" in one_line(result)

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cli_conventions import numbers
 from lane_engine.cli.args import (
     EXIT_STATUS,
     add_commands,
@@ -73,7 +74,7 @@ def add_blacklist_parser(commands: Any) -> None:
     )
     synthetic.add_argument("--count", type=non_negative_int, required=True, metavar="N",
                            help="number of cards")
-    synthetic.add_argument("--seed", type=int, default=0, metavar="S",
+    synthetic.add_argument("--seed", type=numbers.non_negative_int, default=0, metavar="S",
                            help="seed; the same seed, the same list (default 0)")
     synthetic.add_argument("--list-version", type=non_negative_int, required=True, metavar="V",
                            help="the list's version")

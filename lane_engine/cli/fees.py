@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cli_conventions import numbers
 from lane_engine.cli.args import (
     EXIT_STATUS,
     add_commands,
@@ -70,7 +71,7 @@ def add_fees_parser(commands: Any) -> None:
     )
     synthetic.add_argument("--stations", type=positive_int, required=True, metavar="N",
                            help="number of stations")
-    synthetic.add_argument("--seed", type=int, default=0, metavar="S",
+    synthetic.add_argument("--seed", type=numbers.non_negative_int, default=0, metavar="S",
                            help="seed of the generator; the same seed, the same network "
                                 "(default 0)")
     synthetic.add_argument("--networks", type=_network_list, default=("3701", "3702", "3703"),

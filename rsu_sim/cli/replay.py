@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from cli_conventions import add_json_flag, print_json
+from cli_conventions import add_json_flag, numbers, print_json
 from cli_conventions.files import NotText, decode_text, write_file
 from rsu_sim.errors import SimError
 from rsu_sim.replay.capture import CaptureError, one_connection, read_capture
@@ -43,15 +43,15 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: the first lane in it)")
     parser.add_argument("--connection", metavar="NAME", help="the connection of that lane "
                         "(c3, c2.3; default: its first)")
-    parser.add_argument("--speed", type=float, default=1.0, metavar="X",
+    parser.add_argument("--speed", type=numbers.positive_float, default=1.0, metavar="X",
                         help="send the RSU frames X times faster than captured (default 1)")
     parser.add_argument("--paced", action="store_true",
                         help="send each RSU frame as soon as the lane answered the one before "
                              "(what a capture without times gets)")
-    parser.add_argument("--answer-wait", type=float, default=1.0, metavar="S",
+    parser.add_argument("--answer-wait", type=numbers.positive_float, default=1.0, metavar="S",
                         help="how long to wait for the lane's answers before the next frame "
                              "(default 1 s)")
-    parser.add_argument("--wait-lane", type=float, default=60.0, metavar="S",
+    parser.add_argument("--wait-lane", type=numbers.positive_float, default=60.0, metavar="S",
                         help="how long to wait for the lane to connect (default 60 s)")
     parser.add_argument("--report", type=Path, metavar="FILE",
                         help="also write the differences as JSON to FILE")
