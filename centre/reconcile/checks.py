@@ -3,7 +3,7 @@
 * 账账 (`ACCOUNTS`): every B card's ledger balance equals its last known card balance (the
   card's own latest word, a booked lane record's or a load's balance after, less the refunds
   paid from the ledger since), to the fen; every A card's account holds exactly its booked
-  lane debits; every entry balances.
+  lane debits, and each of its bills exactly the cleared debits it bills; every entry balances.
 * 账表 (`REPORT`): the day's report totals, taken from the operations' own records (loads,
   refunds, cleared lane records), equal the ledger's postings by outlet, plaza and lane.
 * 账实 (`BACKING`): every ledger entry is backed by exactly one verified record or outlet
@@ -70,6 +70,13 @@ def credit_differences(cards: Iterable[str], ledger: Mapping[str, int],
                                   f"account debited {actual} fen; booked lane records "
                                   f"{expected} fen"))
     return out
+
+
+def bill_differences(bills: Iterable[tuple[int, str, int, int]]) -> list[Difference]:
+    """账账 for A-card bills: each bill's amount is the sum of the cleared debits it bills."""
+    return [Difference(ACCOUNTS, f"card {card}", debits, amount, (f"bill {bill_id}",),
+                       f"bill {bill_id} of {amount} fen bills cleared debits of {debits} fen")
+            for bill_id, card, amount, debits in bills if amount != debits]
 
 
 def unbalanced_differences(entry_ids: Iterable[int]) -> list[Difference]:
@@ -141,7 +148,7 @@ def report_differences(report: Mapping[str, int], ledger: Mapping[str, int]) -> 
 
 #: Which evidence each kind of entry needs (exactly one of the first label).
 _BACKED_BY = {"lane_debit": "record", "lane_cash": "record", "top_up": "load",
-              "balance_moved": "load", "refund_paid": "refund"}
+              "balance_moved": "load", "refund_paid": "refund", "arrears_charged": "bill"}
 
 
 def _entry_amount(entry: DayEntry) -> int:

@@ -17,6 +17,7 @@ from centre.clearing.values import StoredFinding
 from centre.reconcile.checks import (
     FINDING,
     backing_differences,
+    bill_differences,
     credit_differences,
     latest_word,
     ledger_totals,
@@ -96,6 +97,8 @@ def reconcile_day(store: Store, day: dt.date) -> Reconciliation:
         result.totals = report_totals(ops)
         result.differences += unbalanced_differences(tx.daybook.unbalanced())
         result.differences += _accounts(tx, end, cards)
+        bills = tx.daybook.bills_in(start, end)
+        result.differences += bill_differences(bills)
         result.differences += report_differences(
             result.totals, ledger_totals(entries, lane_of_entry, outlet_of_load_entry))
         result.differences += backing_differences(entries, evidence, records)
@@ -113,6 +116,7 @@ def reconcile_day(store: Store, day: dt.date) -> Reconciliation:
     counts["ledger entries"] = len(entries)
     counts["loads"] = len(ops.loads)
     counts["refunds paid"] = len(ops.refunds)
+    counts["bills"] = len(bills)
     for record in records:
         counts[f"lane records {record.state}"] += 1
         if record.settled_how:

@@ -9,7 +9,8 @@ queries stay within the engines' parameter limits.
 * `last_card_records(cards, end)`, `last_loads(cards, end)`: the card's own latest word by
   `end` (a booked lane record's balance after, a credited load's balance after).
 * `refunds_paid(cards, end)`: (card, paid at, amount) of refunds paid by `end`.
-* `booked_debits(cards, end)`: each A card's booked lane debits by `end`.
+* `booked_debits(cards, end)`: each A card's booked lane debits by `end`; `bills_in(start,
+  end)`: each bill of the day with the cleared debits it bills.
 * `loads_in(start, end)`, `refunds_in(start, end)`, `records_in(start, end)`: the day's
   operations as their own tables hold them; `entries_in(start, end)`: the day's ledger entries
   with their postings; `evidence_of(entry_ids)`: what refers to each entry.
@@ -149,6 +150,16 @@ class Daybook:
             " WHERE transaction_time >= ? AND transaction_time < ?"
             " ORDER BY transaction_time, idempotency_key", (to_db_time(start), to_db_time(end)))
 
+    def bills_in(self, start: dt.datetime, end: dt.datetime) -> list[tuple[int, str, int, int]]:
+        """(bill id, card, amount billed, sum of the cleared debits it bills) of the day's
+        bills."""
+        rows = self._tx.all(
+            "SELECT b.bill_id, b.card_number, b.amount, COALESCE(SUM(d.amount), 0) FROM bills b"
+            " LEFT JOIN cleared_debits d ON d.bill_id = b.bill_id WHERE b.issued_at >= ?"
+            " AND b.issued_at < ? GROUP BY b.bill_id, b.card_number, b.amount"
+            " ORDER BY b.bill_id", (to_db_time(start), to_db_time(end)))
+        return [(int(r[0]), r[1], int(r[2]), int(r[3])) for r in rows]
+
     def entries_in(self, start: dt.datetime, end: dt.datetime) -> list[DayEntry]:
         rows = self._tx.all(
             "SELECT e.entry_id, e.kind, e.at, e.request_id, p.account, p.amount FROM entries e"
@@ -162,7 +173,8 @@ class Daybook:
                 for entry_id, (kind, at, request_id, postings) in grouped.items()]
 
     def evidence_of(self, entry_ids: Sequence[int]) -> dict[int, list[str]]:
-        """For each entry, what refers to it: `record <key>`, `load <id>`, `refund <card>`."""
+        """For each entry, what refers to it: `record <key>`, `load <id>`, `refund <card>`,
+        `bill <id>`."""
         out: dict[int, list[str]] = {}
         ids = list(entry_ids)
         for index in range(0, len(ids), _CHUNK):
@@ -170,7 +182,8 @@ class Daybook:
             marks = _marks(chunk)
             for table, label, column in (("clearing_records", "record", "idempotency_key"),
                                          ("loads", "load", "load_id"),
-                                         ("refunds", "refund", "card_number")):
+                                         ("refunds", "refund", "card_number"),
+                                         ("bills", "bill", "bill_id")):
                 rows = self._tx.all(f"SELECT entry_id, {column} FROM {table}"
                                     f" WHERE entry_id IN ({marks})", tuple(chunk))
                 for entry_id, name in rows:

@@ -130,3 +130,22 @@ def test_etc_centre_reconcile_writes_the_report_and_says_clean_or_not(
     text = capsys.readouterr().out
     assert "DIFFERENCE backing entry" in text and "difference(s)" in text
     assert "# Reconciliation of" in (out / f"reconcile-{DAY}.md").read_text()
+
+
+def test_an_a_card_bill_must_bill_exactly_its_cleared_debits(store: Store) -> None:
+    first = exit_(A1, 0, T0, kind=CardKind.A, balance=0, serial=6)
+    second = exit_(A1, 1, T0 + dt.timedelta(hours=2), kind=CardKind.A, balance=0, serial=7,
+                   entered=STATIONS[2])
+    clearer(store).clear([arrival(first, 1), arrival(second, 2)], T0 + dt.timedelta(hours=5))
+    billed_at = T0 + dt.timedelta(hours=8)
+    total = first.amount_debited + second.amount_debited
+    with store.transaction() as tx:
+        tx.money.open_bill(A1, billed_at, billed_at + dt.timedelta(days=15),
+                           [first.idempotency_key, second.idempotency_key], total)
+    assert reconcile_day(store, DAY).clean
+    with store.transaction() as tx:
+        bill = tx.money.open_bill(A1, billed_at, billed_at + dt.timedelta(days=15),
+                                  [second.idempotency_key], 123)
+    [difference] = reconcile_day(store, DAY).differences
+    assert (difference.check, difference.records, difference.actual) == (
+        ACCOUNTS, (f"bill {bill}",), 123)
