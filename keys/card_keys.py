@@ -52,6 +52,12 @@ class CardKeys:
         found = self._device_keys.get(device_ident)
         if found is not None:
             return found
+        issuer_key = self.issuer_key(kind, network, key_version, algorithm, issuer_factor)
+        return self._keep(device_ident, diversify(algorithm, issuer_key, card_serial))
+
+    def issuer_key(self, kind: str, network: str, key_version: int, algorithm: Algorithm,
+                   issuer_factor: bytes) -> SecretKey:
+        """Level 1 of a card key: div(master `kind` ("mpk", "mtk", "mlk"), issuer factor), kept."""
         ident = (network, key_version, kind, issuer_factor)
         issuer_key = self._issuer_keys.get(ident)
         if issuer_key is None:
@@ -60,7 +66,7 @@ class CardKeys:
             if len(self._issuer_keys) >= _ISSUER_CACHE_LIMIT:
                 self._issuer_keys.clear()
             self._issuer_keys[ident] = issuer_key
-        return self._keep(device_ident, diversify(algorithm, issuer_key, card_serial))
+        return issuer_key
 
     def _keep(
         self, ident: tuple[str, str, int, Algorithm, bytes, bytes], key: SecretKey

@@ -26,6 +26,7 @@ __all__ = [
     "cbc_decrypt",
     "cbc_encrypt",
     "cbc_mac",
+    "cbc_mac_once",
     "ecb_encrypt",
     "pad",
     "unpad",
@@ -165,6 +166,14 @@ def cbc_mac(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:
     """The last block of the zero-IV CBC chain over `pad(data)` (not truncated)."""
     size = block_size(algorithm)
     return _ciphers(algorithm, key).cbc(pad(data, size))[-size:]
+
+
+def cbc_mac_once(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:
+    """`cbc_mac` under a key used once and dropped (a card's TAC key, checked once per debit):
+    a fresh context, nothing kept, so the caches of the keys that do repeat stay small."""
+    size = block_size(algorithm)
+    context = Cipher(_block_cipher(algorithm, key.reveal()), modes.CBC(bytes(size))).encryptor()
+    return context.update(pad(data, size))[-size:]
 
 
 def cbc_encrypt(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:

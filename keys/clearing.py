@@ -7,11 +7,11 @@ import hmac
 from dataclasses import dataclass
 
 from keys.card_keys import CardKeys
-from keys.ciphers import Algorithm
-from keys.derivation import issuer_factor, tac_key
+from keys.ciphers import Algorithm, cbc_mac_once
+from keys.derivation import diversify, issuer_factor, tac_key
 from keys.errors import CryptoInputError
 from keys.keyset import KeySet
-from keys.purchase import PurchaseTerms, purchase_mac, verify_tac
+from keys.purchase import MAC_LENGTH, PurchaseTerms, verify_tac
 
 __all__ = [
     "ReportedTransaction",
@@ -49,8 +49,10 @@ class TacVerifier:
         """`is_genuine` from the fields as a lane record holds them, the transaction time as
         its 7 BCD bytes (yyyyMMddHHmmss): no value objects on the way (a lane checks one TAC
         for every debit)."""
-        dtk = self._card_keys.dtk(network, key_version, algorithm, issuer_factor(issuer_code),
-                                  card_serial)
+        # The card's DTK and TAC key serve this one check: derived and used without being kept
+        # (a lane or clearing sees each debit once; keeping them only grows the caches).
+        dtk = diversify(algorithm, self._card_keys.issuer_key(
+            "mtk", network, key_version, algorithm, issuer_factor(issuer_code)), card_serial)
         try:
             data = (amount.to_bytes(4) + trans_type.to_bytes(1) + terminal_number
                     + terminal_trans_serial.to_bytes(4) + time_bcd)
@@ -58,7 +60,8 @@ class TacVerifier:
             raise CryptoInputError(f"purchase field out of range: {exc}") from exc
         if len(terminal_number) != 6 or len(time_bcd) != 7:
             raise CryptoInputError("terminal number wants 6 bytes, the time 7 BCD bytes")
-        return hmac.compare_digest(purchase_mac(algorithm, tac_key(algorithm, dtk), data), tac)
+        mac = cbc_mac_once(algorithm, tac_key(algorithm, dtk), data)[:MAC_LENGTH]
+        return hmac.compare_digest(mac, tac)
 
     def is_genuine(self, transaction: ReportedTransaction) -> bool:
         """True when the TAC is the one the card would have computed (constant-time check)."""

@@ -12,6 +12,7 @@ from keys.errors import CryptoInputError
 from keys.secret import SecretKey
 from protocols.apdu import encode_transaction_time
 from protocols.errors import ApduError
+from protocols.frozen import fast_init
 
 __all__ = [
     "MAC_LENGTH",
@@ -28,6 +29,7 @@ __all__ = [
 MAC_LENGTH = 4
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PurchaseTerms:
     """What MAC1 and the TAC vouch for: amount, transaction type, terminal and time."""

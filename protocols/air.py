@@ -16,6 +16,7 @@ from typing import Any
 
 from protocols.crc import crc16_x25
 from protocols.errors import AirFrameError, RecordError
+from protocols.frozen import fast_init
 from protocols.record_codec import (
     SYSTEM_INFO_LENGTH,
     decode_entry_exit,
@@ -141,6 +142,7 @@ class Direction(IntEnum):
 # ---------------------------------------------------------------- PDUs
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Bst:
     """Beacon service table: the RSU's broadcast inviting OBUs, with the pre-read request."""
@@ -152,6 +154,7 @@ class Bst:
     pre_read_files: tuple[int, ...] = PRE_READ_FILES
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Vst:
     """Vehicle service table: the OBU's answer with its system information and pre-read card data.
@@ -167,6 +170,7 @@ class Vst:
     balance: int | None = None  # fen
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GetSecureRequest:
     """Ask the ESAM for a file, encrypted and authenticated with rndRSU."""
@@ -179,6 +183,7 @@ class GetSecureRequest:
     key_id_for_authentication: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GetSecureResponse:
     """The encrypted file and its 8-byte authenticator."""
@@ -188,6 +193,7 @@ class GetSecureResponse:
     file_id: int = VEHICLE_FILE_ID
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TransferChannelRequest:
     """Command APDUs for the ICC or the ESAM, executed in order."""
@@ -196,6 +202,7 @@ class TransferChannelRequest:
     apdus: tuple[bytes, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TransferChannelResponse:
     """The response APDUs (data + status word), one per command."""
@@ -204,6 +211,7 @@ class TransferChannelResponse:
     apdus: tuple[bytes, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SetMmiRequest:
     """Tell the driver how it went."""
@@ -211,11 +219,13 @@ class SetMmiRequest:
     result: MmiResult = MmiResult.OK
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SetMmiResponse:
     """The OBU's acknowledgement of SetMMI."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EventReport:
     """Release: end of the session for this OBU."""
@@ -228,6 +238,7 @@ UplinkPdu = Vst | GetSecureResponse | TransferChannelResponse | SetMmiResponse
 AirPdu = DownlinkPdu | UplinkPdu
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DownlinkFrame:
     """An RSU → OBU air frame."""
@@ -238,6 +249,7 @@ class DownlinkFrame:
     llc_control: int = 0x03
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UplinkFrame:
     """An OBU → RSU air frame; `status` is the uplink status byte."""

@@ -24,6 +24,7 @@ from protocols.apdu_wire import (
 )
 from protocols.errors import ApduError
 from protocols.frames import AlgFlag, TransType
+from protocols.frozen import fast_init
 
 ENTRY_EXIT_RECORD_LENGTH = 43
 ETC_APPLICATION = 0x1001
@@ -35,6 +36,7 @@ ENTRY_EXIT_RECORD_ID = 0xAA
 # ------------------------------------------------------------------ commands
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Select:
     """SELECT by file id: `00 A4 00 00 02 | id 2` (the ETC application is DF 1001)."""
@@ -42,6 +44,7 @@ class Select:
     file_id: int = ETC_APPLICATION
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReadBinary:
     """READ BINARY by short file id: ICC 0015 is `00 B0 95 00 32`, the PSAM terminal number
@@ -52,6 +55,7 @@ class ReadBinary:
     offset: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReadRecord:
     """READ RECORD by record id: `00 B2 AA CC 2B` reads record AA of SFI 19 (our decision)."""
@@ -61,11 +65,13 @@ class ReadRecord:
     length: int = ENTRY_EXIT_RECORD_LENGTH
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GetBalance:
     """GET BALANCE of the electronic purse: `80 5C 00 02 04`."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class InitializeForCappPurchase:
     """INITIALIZE FOR CAPP PURCHASE: `80 50 03 02 0B | key index | amount 4 | terminal number 6`."""
@@ -75,6 +81,7 @@ class InitializeForCappPurchase:
     terminal_number: bytes  # 6
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UpdateCappDataCache:
     """UPDATE CAPP DATA CACHE: `80 DC AA C8 2B | 43-byte 0019 record` (committed with the debit)."""
@@ -84,6 +91,7 @@ class UpdateCappDataCache:
     sfi: int = ENTRY_EXIT_FILE_SFI
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DebitForCappPurchase:
     """DEBIT FOR CAPP PURCHASE: `80 54 01 00 0F | terminal serial 4 | date 4 | time 3 | MAC1 4`."""
@@ -93,6 +101,7 @@ class DebitForCappPurchase:
     mac1: bytes  # 4
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GetTransactionProve:
     """GET TRANSACTION PROVE: `80 5A 00 | trans type | 02 | counter 2`: the CTC of a purchase, or
@@ -207,6 +216,7 @@ ICC_LAYOUTS: dict[int, Layout[IccCommand]] = {
 # ------------------------------------------------------------------ responses
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PurchaseInitialized:
     """Body of the INITIALIZE FOR CAPP PURCHASE response (15 bytes)."""
@@ -219,6 +229,7 @@ class PurchaseInitialized:
     icc_random: bytes  # 4
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DebitDone:
     """Body of the DEBIT FOR CAPP PURCHASE response: TAC 4 ‖ MAC2 4."""
@@ -227,6 +238,7 @@ class DebitDone:
     mac2: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TransactionProof:
     """Body of the GET TRANSACTION PROVE response: MAC2 4 ‖ TAC 4 (note: the order of DEBIT's

@@ -22,10 +22,12 @@ from protocols.apdu_wire import (
 )
 from protocols.errors import ApduError
 from protocols.frames import AlgFlag, TransType
+from protocols.frozen import fast_init
 
 PSAM_TERMINAL_FILE_SFI = 0x16
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class InitSamForPurchase:
     """PSAM INIT SAM FOR PURCHASE: `80 70 00 00 24 | …` (36 bytes of body, `card.md` §3.2)."""
@@ -41,6 +43,7 @@ class InitSamForPurchase:
     issuer_factor: bytes  # 8: issuer code written twice
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CreditSamForPurchase:
     """PSAM CREDIT SAM FOR PURCHASE: `80 72 00 00 04 | MAC2 4`."""
@@ -96,6 +99,7 @@ PSAM_LAYOUTS: dict[int, Layout[PsamCommand]] = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SamPurchaseStarted:
     """Body of the INIT SAM FOR PURCHASE response: terminal trans serial 4 ‖ MAC1 4."""

@@ -12,6 +12,7 @@ from enum import Enum
 
 from protocols.crc import crc16_x25
 from protocols.errors import FrameEncodeError, FramingError
+from protocols.frozen import fast_init
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
@@ -62,6 +63,7 @@ class EnvelopeKind(Enum):
     BCC = "bcc"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class V3Packet:
     """One V3 envelope: its SEQ byte and its DATA (a frame, type byte first)."""
@@ -70,6 +72,7 @@ class V3Packet:
     data: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BccPacket:
     """One legacy envelope: its RSCTL byte and its unescaped DATA."""
@@ -175,6 +178,7 @@ class Side(Enum):
     LANE = "lane"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SeqCounter:
     """A side's V3 SEQ counter: X cycles 1..9; RSU frames carry ``0X``, lane frames ``X0``."""

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum
 
+from protocols.frozen import fast_init
 from protocols.records import EntryExitRecord, IssuerInfo, ObuStatus, VehicleInfo
 
 __all__ = [
@@ -232,6 +233,7 @@ class TransType(IntEnum):
 # ---------------------------------------------------------------- PC → RSU
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Initialise:
     """C0: initialise the RSU; answered by B0."""
@@ -247,6 +249,7 @@ class Initialise:
     reserved: bytes = b"\x00\x00"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Continue:
     """C1: go on with this OBU (after B2), or acknowledge B5 and release it."""
@@ -255,6 +258,7 @@ class Continue:
     obu_div_factor: bytes  # 8
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Stop:
     """C2: stop trading with this OBU."""
@@ -264,6 +268,7 @@ class Stop:
     unix_time: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SetAntenna:
     """C4: switch the antenna on or off; answered by a B1."""
@@ -271,6 +276,7 @@ class SetAntenna:
     control: int  # AntennaControl where standard
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Purchase:
     """C6: composite purchase: debit ConsumeMoney and write the new 0019 record."""
@@ -282,6 +288,7 @@ class Purchase:
     station: EntryExitRecord  # the new 0019 record
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RefetchTac:
     """C8: ask for the TAC of the transaction with the card offline serial `ep_serial`."""
@@ -290,6 +297,7 @@ class RefetchTac:
     ep_serial: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HeartbeatAnswer:
     """CF: the PC's answer to B1."""
@@ -300,6 +308,7 @@ class HeartbeatAnswer:
 # ---------------------------------------------------------------- RSU → PC
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PsamInfo:
     """One B0 PSAMInfo entry."""
@@ -310,6 +319,7 @@ class PsamInfo:
     terminal_number: bytes  # 6
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DeviceStatus:
     """B0: RSU device status, the answer to C0.
@@ -329,6 +339,7 @@ class DeviceStatus:
     reserved: bytes = b"\x00\x00\x00\x00"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
     """B1: RSU heartbeat. Never an error: the first three status bytes are typed, the rest is kept
@@ -340,6 +351,7 @@ class Heartbeat:
     body: bytes = b""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ObuFound:
     """B2: an OBU answered the beacon."""
@@ -359,6 +371,7 @@ class ObuFound:
     tamper_status: int  # TamperStatus where known
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class VehicleAndCard:
     """B4: vehicle file, balance, 0015 and 0019 read from the OBU and its card.
@@ -375,6 +388,7 @@ class VehicleAndCard:
     last_station: EntryExitRecord | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TransactionResult:
     """B5: the result of the purchase, with the TAC."""
@@ -392,6 +406,7 @@ class TransactionResult:
     card_balance: int  # fen, after the purchase
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TacRefetched:
     """B8: the TAC (and MAC2) of an earlier transaction, after C8."""
@@ -403,6 +418,7 @@ class TacRefetched:
     card_rest_money: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UnknownFrame:
     """A DATA field whose type byte is not one of the frames above: kept whole, never a crash."""

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
+from protocols.frozen import fast_init
+
 __all__ = [
     "ALL_CLASSES",
     "PLATE_ENCODING",
@@ -148,6 +150,7 @@ class TamperStatus(IntEnum):
     INSTALLED = 0x01
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Plate:
     """A plate number as stored on cards and OBUs: 12 bytes of GBK, zero-padded.
@@ -186,6 +189,7 @@ def card_number(network: str, serial: str) -> str:
     return network + serial
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IssuerInfo:
     """ICC file 0015, card issuance data (50 bytes; older cards 43, without the reserved tail)."""
@@ -214,6 +218,7 @@ class IssuerInfo:
         return self.issuer_identifier[4:8]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EntryExitRecord:
     """ICC file 0019, the composite-application entry/exit record (43 bytes, our layout)."""
@@ -237,6 +242,7 @@ class EntryExitRecord:
     lock_flag: int = 0x00
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ObuSystemInfo:
     """ESAM system information file as carried in VST and reported in B2."""
@@ -252,6 +258,7 @@ class ObuSystemInfo:
     tamper_status: int  # TamperStatus where known
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class VehicleInfo:
     """ESAM vehicle information file, 79 bytes (read by GetSecure, reported in B4)."""

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from protocols.frames import Frame, LaneFrame
+from protocols.frozen import fast_init
 
 __all__ = [
     "CentreUpdate",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RsuConnected:
     """The TCP connection to the lane's RSU is up; the lane starts again (C0 -> B0)."""
@@ -37,6 +39,7 @@ class RsuConnected:
     port: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RsuDisconnected:
     """The connection to the RSU dropped or could not be made; the runtime will retry."""
@@ -45,6 +48,7 @@ class RsuDisconnected:
     retry_in_s: float | None  # None while shutting down
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FrameRejected:
     """Bytes from the RSU that were not a good envelope or frame (logged, skipped): the first
@@ -56,6 +60,7 @@ class FrameRejected:
     bytes: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FrameReceived:
     """A frame decoded from the RSU's stream (only on a bus made with `frames=True`); its
@@ -65,6 +70,7 @@ class FrameReceived:
     seq: int  # the envelope's SEQ (V3) or RSCTL (legacy)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FrameSent:
     """A lane frame written to the RSU's connection (only on a bus made with `frames=True`);
@@ -73,6 +79,7 @@ class FrameSent:
     frame: LaneFrame
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EndpointListening:
     """The plaza serves `/metrics` and `/healthz` on `address` (host:port; a plaza-wide event)."""
@@ -80,6 +87,7 @@ class EndpointListening:
     address: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class JournalFailed:
     """A journal commit failed (a plaza-wide event): the plaza stops, nothing after the failure
@@ -88,6 +96,7 @@ class JournalFailed:
     detail: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CentreUpdate:
     """Data from the centre was applied or refused (a plaza-wide event: lane None)."""
@@ -98,6 +107,7 @@ class CentreUpdate:
     detail: str = ""  # why it was refused
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LaneEvent:
     """Something a lane did or saw: a core event, a barrier command or a runtime event."""

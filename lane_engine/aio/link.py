@@ -18,6 +18,7 @@ from protocols.envelope import (
 from protocols.errors import FrameError
 from protocols.frame_codec import decode_frame, encode_frame
 from protocols.frames import Frame, LaneFrame
+from protocols.frozen import fast_init
 from protocols.stream import Rejected, StreamDecoder
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
 FIRST_LANE_RSCTL = answer_rsctl(0x98)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Received:
     """A frame from the RSU with its SEQ (V3) or RSCTL (legacy), the core's `seq`."""
@@ -40,6 +42,7 @@ class Received:
     seq: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Garbled:
     """Bytes that were not a good envelope, or an envelope whose frame did not decode."""

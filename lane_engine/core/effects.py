@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from lane_engine.core.outcomes import ReasonCode, TransactionRecord
 from protocols.frames import LaneFrame
+from protocols.frozen import fast_init
 
 __all__ = [
     "CashRequired",
@@ -43,6 +44,7 @@ __all__ = [
 # ---------------------------------------------------------------- commands
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SendFrame:
     """Send this frame to the RSU."""
@@ -50,6 +52,7 @@ class SendFrame:
     frame: LaneFrame
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OpenIntent:
     """Journal (durably) a purchase about to be sent; the record's outcome is UNRESOLVED."""
@@ -57,6 +60,7 @@ class OpenIntent:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UpdateIntent:
     """Journal what became known about an open intent (e.g. the CTC before C8); still UNRESOLVED."""
@@ -64,6 +68,7 @@ class UpdateIntent:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CloseTransaction:
     """Journal the final record of an intent (same transaction_id).
@@ -75,6 +80,7 @@ class CloseTransaction:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RecordRefusal:
     """Journal a vehicle refused before any purchase was sent (no intent exists)."""
@@ -82,6 +88,7 @@ class RecordRefusal:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OpenBarrier:
     """Raise the barrier for the vehicle of this transaction."""
@@ -89,6 +96,7 @@ class OpenBarrier:
     transaction_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KeepBarrierClosed:
     """Keep the barrier down: the vehicle of this transaction needs the operator."""
@@ -100,6 +108,7 @@ class KeepBarrierClosed:
 # ---------------------------------------------------------------- events
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RsuReady:
     """B0 said the RSU is working; `terminal_number` is the PSAM's (the first PSAMInfo entry)."""
@@ -110,6 +119,7 @@ class RsuReady:
     rsu_version: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RsuFaulted:
     """B0 reported a fault (RSUStatus not 00, or no PSAM); C0 is sent again later."""
@@ -117,6 +127,7 @@ class RsuFaulted:
     rsu_status: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RsuHeartbeatReceived:
     """B1 arrived (and was answered with CF)."""
@@ -124,6 +135,7 @@ class RsuHeartbeatReceived:
     ctrl_status: tuple[int, int, int]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ObuDetected:
     """B2: an OBU passed the OBU checks; its card is being read."""
@@ -133,6 +145,7 @@ class ObuDetected:
     antenna_id: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ObuReread:
     """B2: the OBU completed a transaction within the re-read window; it was stopped."""
@@ -142,6 +155,7 @@ class ObuReread:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ObuLost:
     """The OBU vanished before any purchase was sent (no B4 in time, or the RSU moved on)."""
@@ -149,6 +163,7 @@ class ObuLost:
     obu_id: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FeeDisplayed:
     """The lane priced the trip (shown on the fee display as the C6 leaves)."""
@@ -160,6 +175,7 @@ class FeeDisplayed:
     cash_fee: int  # due in cash, 0 unless the B card is short
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TransactionCompleted:
     """The purchase went through: DEBITED, ENTRY_WRITTEN or CASH_REQUIRED (trip closed)."""
@@ -167,6 +183,7 @@ class TransactionCompleted:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CashRequired:
     """The B card was short: the driver pays the undiscounted fee in cash, rounded to the yuan."""
@@ -175,6 +192,7 @@ class CashRequired:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class VehicleRefused:
     """The lane refused the vehicle before any purchase (see `reason`)."""
@@ -183,6 +201,7 @@ class VehicleRefused:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TransactionFailed:
     """A purchase was attempted and the card was certainly not debited (NOT_DEBITED)."""
@@ -191,6 +210,7 @@ class TransactionFailed:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RecoveryStarted:
     """The B5 left the purchase in doubt; C8 asks the card for the TAC of `ctc`."""
@@ -199,6 +219,7 @@ class RecoveryStarted:
     ctc: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TransactionUnresolved:
     """The purchase may or may not have been committed: left for clearing (UNRESOLVED)."""
@@ -206,6 +227,7 @@ class TransactionUnresolved:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UnresolvedTransactionSettled:
     """A later sighting of the card settled an UNRESOLVED transaction (its record closed again)."""
@@ -213,6 +235,7 @@ class UnresolvedTransactionSettled:
     record: TransactionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LateResultAcknowledged:
     """A B5 for a transaction already closed was acked (C1) and not recorded again."""
@@ -222,6 +245,7 @@ class LateResultAcknowledged:
     tac: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ProtocolViolation:
     """The RSU sent something the transition table does not allow here; it was ignored.

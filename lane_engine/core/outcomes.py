@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
+from protocols.frozen import fast_init
+
 __all__ = [
     "Outcome",
     "ReasonCode",
@@ -92,6 +94,7 @@ class Outcome(Enum):
     UNRESOLVED = "unresolved"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TransactionRecord:
     """One transaction, as journaled and published.

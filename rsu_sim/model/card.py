@@ -48,6 +48,7 @@ from protocols.apdu import (
     encode_purchase_initialized,
 )
 from protocols.frames import TransType
+from protocols.frozen import fast_init
 from protocols.record_codec import ENTRY_EXIT_LENGTH, encode_entry_exit, encode_issuer_info
 from protocols.records import CardType, EntryExitRecord, IssuerInfo
 
@@ -64,6 +65,7 @@ _MAX_BALANCE = 0xFFFF_FFFF
 _MAX_ONLINE_SERIAL = 0xFFFF
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CardTransaction:
     """One committed purchase in the card's log: what GET TRANSACTION PROVE and the audit see."""
@@ -80,6 +82,7 @@ class CardTransaction:
     record: bytes  # the 0019 as committed (43 bytes)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CardLoad:
     """One committed load in the card's load log, keyed by its online serial (before the
@@ -95,6 +98,7 @@ class CardLoad:
     tac: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class _Loading:
     """The load INITIALIZE FOR LOAD opened, waiting for CREDIT FOR LOAD."""
@@ -105,6 +109,7 @@ class _Loading:
     session_key: SecretKey
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class _Initialized:
     """The purchase INITIALIZE opened, waiting for DEBIT."""

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from protocols.frozen import fast_init
 from rsu_sim.errors import ScenarioError
 
 #: INS bytes of the ICC commands that take the longer purchase time (INITIALIZE, DEBIT).
 _PURCHASE_INS = frozenset({0x50, 0x54})
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RadioConfig:
     """Parameters of the radio model; defaults from `dsrc.md` §2 (our decisions are marked)."""
@@ -98,6 +100,7 @@ class LossReason(enum.Enum):
     RESPONSE_OUT_OF_ZONE = "response_out_of_zone"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExchangeResult:
     """Outcome of one request/response exchange on the air."""

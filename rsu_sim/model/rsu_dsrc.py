@@ -53,6 +53,7 @@ from protocols.frames import (
     TransType,
     VehicleAndCard,
 )
+from protocols.frozen import fast_init
 from protocols.record_codec import (
     ENTRY_EXIT_LENGTH,
     ISSUER_INFO_LENGTH,
@@ -102,6 +103,7 @@ _T = TypeVar("_T")
 __all__ = ["NO_FAULTS", "DsrcPass", "PassFaults", "StepResult", "TearPoint"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StepResult:
     """A DSRC step: it ends at `done_at` with `frame` for the lane (None: nothing to send)."""

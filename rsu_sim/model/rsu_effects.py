@@ -7,8 +7,10 @@ import enum
 from dataclasses import dataclass
 
 from protocols.frames import RsuFrame
+from protocols.frozen import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RsuConfig:
     """Identity and link timing of the simulated RSU (our decisions unless `pc-rsu.md` says)."""
@@ -45,6 +47,7 @@ class PassEnd(enum.Enum):
     RESET = "reset"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SendFrame:
     """Send `frame` to the lane at `at` with V3 SEQ `seq`; `attempt` 0 is the first sending."""
@@ -55,6 +58,7 @@ class SendFrame:
     attempt: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PassEnded:
     """The RSU is done with a vehicle (the zone is free for the next one)."""
@@ -65,6 +69,7 @@ class PassEnded:
     how: PassEnd
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LaneFrameRejected:
     """A lane frame the RSU cannot take in its phase (or about another OBU); it is ignored."""

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 
 from protocols.frames import FrameType
+from protocols.frozen import fast_init
 
 
 class TearPoint(enum.Enum):
@@ -29,6 +30,7 @@ class TearPoint(enum.Enum):
     PROVE = "prove"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PassFaults:
     """Fault hooks of one pass, for the scenario's fault mix.
