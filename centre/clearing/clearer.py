@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from centre.clearing.arrivals import Arrival
-from centre.clearing.evidence import COMMITTED, TacCheck, intended_amount, record_time
+from centre.clearing.evidence import TacCheck, intended_amount, record_time
 from centre.clearing.rules import (
     UPLOAD_WINDOW,
     GapVerdict,
@@ -175,7 +175,7 @@ class _Batch:
             self.judge_and_keep(arrival, kept)
             return
         record = arrival.record
-        committed = record.outcome in COMMITTED
+        committed = record.card_committed
         agrees = committed == (kept.state is ClearingState.BOOKED) \
             and (not committed or record.amount_debited == kept.amount)
         if kept.settled_how is not Settled.CTC_GAP or not agrees:
@@ -198,6 +198,7 @@ class _Batch:
         findings: list[Finding] = []
         kind: CardKind | None = None
         tac_ok = False
+        settled_how = None if kept is None else Settled.LANE
         if outcome in _NO_MONEY:
             state = ClearingState.NO_MONEY
         else:
@@ -210,6 +211,12 @@ class _Batch:
                 state = ClearingState.HELD
             elif outcome is Outcome.UNRESOLVED:
                 state = ClearingState.UNRESOLVED
+                settled_how = None
+            elif not record.card_committed:
+                # Cash due at the lane, the trip left open on the card: no TAC to verify, the
+                # lane's record is the whole evidence of the cash it took.
+                state, findings = self.judge_cash_only(record, at)
+                settled_how = Settled.LANE
             else:
                 state, tac_ok, findings = self.judge_committed(arrival.idempotency_key, record,
                                                                at)
@@ -219,8 +226,7 @@ class _Batch:
             None if kind is None else kind.value, outcome.value,
             record.ctc if record.ctc >= 0 else None, record.amount_debited, record.cash_fee,
             record.balance_before, record.balance_after, at, self.now, state,
-            None if kept is None or state is ClearingState.UNRESOLVED else Settled.LANE,
-            tac_ok, None, None, arrival.text)
+            settled_how, tac_ok, None, None, arrival.text)
         row = self.keep(row, kept is None)
         for finding in findings:
             self.find(row, finding)
@@ -259,6 +265,20 @@ class _Batch:
                 findings.append(late)
         held = any(not f.kind.booked for f in findings)
         return (ClearingState.HELD if held else ClearingState.BOOKED), tac_ok, findings
+
+    def judge_cash_only(self, record: TransactionRecord, at: dt.datetime
+                        ) -> tuple[ClearingState, list[Finding]]:
+        """A cash trip whose 0-fen purchase failed (flagged TRIP_NOT_CLOSED): the cash against
+        the fee table, and the upload's lateness."""
+        findings: list[Finding] = []
+        charge = self.c.tariff.finding(record)
+        if charge is not None:
+            findings.append(charge)
+        late = late_finding(at, self.now, self.c.window)
+        if late is not None:
+            findings.append(late)
+        held = any(not f.kind.booked for f in findings)
+        return (ClearingState.HELD if held else ClearingState.BOOKED), findings
 
     def category_at(self, card_number: str, version: int) -> int:
         """The card's status-list category as of list `version` (0: not listed)."""
@@ -312,6 +332,11 @@ class _Batch:
             amount = intended_amount(record)
             cash = record.cash_fee if outcome is Outcome.CASH_REQUIRED else 0
             state = ClearingState.BOOKED
+        elif record.cash_fee > 0:
+            # The 0-fen purchase closing a short card's trip did not commit: the lane took the
+            # cash all the same (TRIP_NOT_CLOSED).
+            outcome, amount, cash, state = (Outcome.CASH_REQUIRED, 0, record.cash_fee,
+                                            ClearingState.BOOKED)
         else:
             outcome, amount, cash, state = Outcome.NOT_DEBITED, 0, 0, ClearingState.NO_MONEY
         settled = dataclasses.replace(

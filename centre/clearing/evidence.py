@@ -16,11 +16,8 @@ from keys.ciphers import Algorithm
 from keys.clearing import ReportedTransaction, TacVerifier
 from keys.errors import KeyNotFoundError, KeysError
 from keys.keyset import KeySet
-from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
+from lane_engine.core.outcomes import ReasonCode, TransactionRecord
 from protocols.frames import TransType
-
-#: Outcomes whose record claims a purchase the card committed (a TAC should come with it).
-COMMITTED = frozenset({Outcome.DEBITED, Outcome.CASH_REQUIRED, Outcome.ENTRY_WRITTEN})
 
 
 def record_time(record: TransactionRecord) -> dt.datetime:

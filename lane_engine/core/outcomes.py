@@ -75,6 +75,9 @@ class ReasonCode(IntEnum):
     TAC_INVALID = 25
     #: the RSU reported an OBU error (B2 ErrorCode other than 00h and the 80h heartbeat)
     OBU_READ_FAILED = 26
+    #: flag on a CASH_REQUIRED record: the 0-fen purchase that closes a short card's trip
+    #: failed, so the card holds no purchase (and the record no TAC); the cash is due all the same
+    TRIP_NOT_CLOSED = 27
 
 
 class Outcome(Enum):
@@ -84,7 +87,8 @@ class Outcome(Enum):
     ENTRY_WRITTEN = "entry_written"
     #: exit lane: the card was debited (TAC received)
     DEBITED = "debited"
-    #: exit lane: B card short; trip closed with a 0-fen purchase, cash fee due
+    #: exit lane: B card short; cash fee due; the trip closed with a 0-fen purchase (unless
+    #: the record is flagged TRIP_NOT_CLOSED)
     CASH_REQUIRED = "cash_required"
     #: the lane refused the vehicle; nothing was written to the card
     REFUSED = "refused"
@@ -145,6 +149,14 @@ class TransactionRecord:
     #: hex of the card's 4-byte issuer code (0015 bytes 4-7): with the card number, what clearing
     #: needs to derive the card's TAC key
     card_issuer_code: str = ""
+
+    @property
+    def card_committed(self) -> bool:
+        """Whether the record says the card committed a purchase (the debit or 0-fen write that
+        a TAC proves): an entry written, a debit, or a cash trip closed on the card."""
+        if self.outcome is Outcome.CASH_REQUIRED:
+            return ReasonCode.TRIP_NOT_CLOSED not in self.flags
+        return self.outcome is Outcome.DEBITED or self.outcome is Outcome.ENTRY_WRITTEN
 
     @property
     def idempotency_key(self) -> str:

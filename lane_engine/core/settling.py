@@ -196,6 +196,7 @@ class Settling:
         """The 0-fen purchase closing a short card's trip failed: the cash is due all the same,
         and the record says why the trip is still open on the card."""
         final = amend(p.intent, outcome=Outcome.CASH_REQUIRED, amount_debited=0,
+                      flags=(*p.intent.flags, ReasonCode.TRIP_NOT_CLOSED),
                       detail=f"{p.intent.detail}; the trip is not closed on the card: {why}")
         self._closed(p, final.transaction_id)
         return [

@@ -51,6 +51,9 @@ class Pass:
         self.written = written
         self.previous = previous
         self.committed_outcome = committed_outcome
+        # A B card already short at B4 is sent the 0-fen purchase straight away: that purchase
+        # closes the trip, and its failure leaves the cash due all the same.
+        self.closing = committed_outcome is Outcome.CASH_REQUIRED
 
 
 def committed_outcome(is_exit: bool, reason: ReasonCode) -> Outcome:

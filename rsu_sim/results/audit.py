@@ -21,8 +21,6 @@ from protocols.frames import TransType
 from rsu_sim.model.card import purse_after
 from rsu_sim.results.files import CardLoadEntry, CardLogEntry, CardState
 
-#: Outcomes whose record says the card committed a purchase.
-COMMITTED = frozenset({Outcome.DEBITED, Outcome.CASH_REQUIRED, Outcome.ENTRY_WRITTEN})
 _CTC_MODULUS = 0x1_0000
 
 
@@ -252,9 +250,11 @@ def audit(journal: Sequence[JournalEntry] | None, cards: Sequence[CardState], ke
         counts[f"records {record.outcome.value}"] += 1
         if entry.state is EntryState.OPEN or record.outcome is Outcome.UNRESOLVED:
             rec.unresolved(record)
-        elif record.outcome in COMMITTED:
+        elif record.card_committed:
             rec.committed(record)
         else:
+            if record.outcome is Outcome.CASH_REQUIRED:
+                counts["cash due, trip not closed on the card"] += 1
             rec.not_charged(record)
     for card in cards:
         rec.card_checks(card)

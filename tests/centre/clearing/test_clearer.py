@@ -16,7 +16,7 @@ from centre.clearing.values import ClearingState, FindingKind, Settled, Source
 from centre.ledger import accounts
 from centre.store.store import Store
 from centre.values import CardKind
-from lane_engine.core.outcomes import Outcome
+from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
 from lane_engine.core.policy import Policy
 from lane_engine.journal.codec import record_to_dict
 from tests.centre.clearing.records import (
@@ -89,6 +89,39 @@ def test_a_short_b_card_pays_cash_at_the_lane(store: Store) -> None:
     assert _balance(store, lane) == record.cash_fee > 0
     assert _balance(store, accounts.purse(B2)) == 0
     assert _findings(store) == []
+
+
+def _trip_not_closed(record: TransactionRecord) -> TransactionRecord:
+    """The lane's record when the 0-fen purchase closing a short card's trip failed."""
+    return dataclasses.replace(record, tac="", ctc=-1, terminal_trans_serial=-1,
+                               flags=(*record.flags, ReasonCode.TRIP_NOT_CLOSED))
+
+
+def test_cash_taken_for_a_trip_left_open_on_the_card_is_booked_without_a_tac(
+        store: Store) -> None:
+    record = _trip_not_closed(exit_(B2, 3, T0, balance=10, lane=4))
+    assert record.outcome is Outcome.CASH_REQUIRED and not record.card_committed
+    clearer(store).clear([arrival(record, 1)], SOON)
+    kept = _kept(store, record.idempotency_key)
+    assert (kept.state, kept.settled_how, kept.tac_verified) == (
+        ClearingState.BOOKED, Settled.LANE, False)
+    lane = accounts.lane_cash(STATIONS[1][0], STATIONS[1][1], 4)
+    assert _balance(store, lane) == record.cash_fee > 0
+    assert _balance(store, accounts.purse(B2)) == 0
+    assert _findings(store) == []
+
+
+def test_a_doubtful_trip_close_that_did_not_commit_still_books_the_cash(store: Store) -> None:
+    doubtful = exit_(B2, 3, T0, balance=10, lane=4)
+    retried = entry(B2, 3, T0 + dt.timedelta(hours=4), balance=10)
+    clearer(store).clear([arrival(unresolved(doubtful), 1), arrival(retried, 2)],
+                         T0 + dt.timedelta(days=4))
+    kept = _kept(store, doubtful.idempotency_key)
+    assert (kept.state, kept.outcome, kept.settled_how) == (
+        ClearingState.BOOKED, Outcome.CASH_REQUIRED.value, Settled.CTC_GAP)
+    lane = accounts.lane_cash(STATIONS[1][0], STATIONS[1][1], 4)
+    assert _balance(store, lane) == doubtful.cash_fee > 0
+    assert _balance(store, accounts.purse(B2)) == 0
 
 
 def test_redeliveries_and_the_same_record_from_a_journal_are_booked_once(store: Store) -> None:

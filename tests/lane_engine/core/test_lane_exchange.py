@@ -43,6 +43,7 @@ from lane_engine.core.machine import LaneState
 from lane_engine.core.outcomes import Outcome, ReasonCode
 from lane_engine.core.policy import Policy, cash_fee, discounted_fee
 from protocols.frames import (
+    B5Error,
     Continue,
     HeartbeatAnswer,
     Initialise,
@@ -187,6 +188,28 @@ def test_exit_b_card_one_fen_short_closes_the_trip_and_asks_undiscounted_cash() 
     assert on_b5[1:] == [SendFrame(Continue(OBU, b2().issuer_identifier)),
                          TransactionCompleted(final), CashRequired(cash, final),
                          KeepBarrierClosed(final.transaction_id, ReasonCode.INSUFFICIENT_BALANCE)]
+
+
+@pytest.mark.parametrize("error", [B5Error.CARD_NOT_DEBITED, B5Error.CARD_LOCKED])
+def test_a_short_b_card_whose_0_fen_purchase_fails_still_owes_the_cash(error: B5Error) -> None:
+    # The card was short at B4, so the C6 was the 0-fen one that closes the trip: its failure
+    # leaves the trip open on the card, but the driver owes the undiscounted toll all the same.
+    clock = FakeClock()
+    lane = ready_lane(clock)
+    _, on_b4 = _exit_pass(lane, clock, DISCOUNTED - 1, card())
+    assert on_b4[1].frame.consume_money == 0
+    cash = cash_fee(FEE, Policy("policy-3"))
+    on_b5 = lane.receive_frame(b5(0, DISCOUNTED - 1, error_code=error), clock.advance(0.2),
+                               seq=4)
+    final = on_b5[0].record
+    assert final.outcome is Outcome.CASH_REQUIRED
+    assert final.reason is ReasonCode.INSUFFICIENT_BALANCE
+    assert (final.amount_debited, final.cash_fee) == (0, cash) and not final.tac
+    assert "not closed on the card" in final.detail and f"{error:#04x}" in final.detail
+    assert ReasonCode.TRIP_NOT_CLOSED in final.flags
+    assert CashRequired(cash, final) in on_b5
+    assert KeepBarrierClosed(final.transaction_id, ReasonCode.INSUFFICIENT_BALANCE) in on_b5
+    assert lane.state is LaneState.READY
 
 
 @pytest.mark.parametrize("card_type", [CardType.CREDIT, CardType.STORED_VALUE])

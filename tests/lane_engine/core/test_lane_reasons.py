@@ -192,7 +192,7 @@ def test_reread_within_the_window_is_stopped_and_recorded_without_barrier() -> N
 ELSEWHERE = {
     ReasonCode.OK, ReasonCode.PURCHASE_FAILED, ReasonCode.PSAM_ERROR,
     ReasonCode.CARD_MAC_INVALID, ReasonCode.CARD_LOCKED, ReasonCode.RESULT_UNKNOWN,
-    ReasonCode.TAC_INVALID, ReasonCode.INSUFFICIENT_BALANCE,
+    ReasonCode.TAC_INVALID, ReasonCode.INSUFFICIENT_BALANCE, ReasonCode.TRIP_NOT_CLOSED,
 }
 HERE = {r for r, _, _ in REFUSALS} | {
     ReasonCode.BLACKLISTED, ReasonCode.CLASS_MISMATCH, ReasonCode.UTURN,

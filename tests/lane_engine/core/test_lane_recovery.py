@@ -312,6 +312,7 @@ def test_when_the_trip_cannot_be_closed_the_cash_is_due_and_the_record_says_why(
     final = done[0].record
     assert final.outcome is Outcome.CASH_REQUIRED and final.amount_debited == 0 and not final.tac
     assert "not closed on the card" in final.detail and "0x23" in final.detail
+    assert ReasonCode.TRIP_NOT_CLOSED in final.flags
     assert CashRequired(final.cash_fee, final) in done and final.cash_fee == 2_300
     clock = FakeClock()
     lane = ready_lane(clock)
