@@ -152,9 +152,16 @@ class ProvinceConfig:
         _share(self.zone_exit_early, t, "zone_exit_early")
         for name in ("double_upload_lane", "wrong_fee_lane"):
             self.lane_of(getattr(self.faults, name), name)
-        if self.faults.late_upload_days:
-            _check(self.faults.fault_day < self.days, "days.faults", "fault_day",
-                   "the faults' day must be one of the run's days")
+        wrong = self.lane_of(self.faults.wrong_fee_lane)
+        # An entry lane prices nothing: a wrong table there would be a fault that never shows.
+        _check(wrong is None or wrong[1] > self.entry_lanes, "days.faults", "wrong_fee_lane",
+               f"{self.faults.wrong_fee_lane!r} is an entry lane (lanes 1..{self.entry_lanes});"
+               f" a wrong fee table needs an exit lane")
+        faults = self.faults
+        if faults.double_upload_lane or faults.forged_tacs or faults.late_upload_days:
+            _check(faults.fault_day < self.days, "days.faults", "fault_day",
+                   f"day {faults.fault_day} is not one of the run's days (0..{self.days - 1}):"
+                   " the double upload, forgeries and lost upload would never happen")
 
     def lane_of(self, text: str | None, name: str = "lane") -> tuple[int, int] | None:
         """(plaza index 0-based, lane number) of a `<plaza>/<lane>` name."""

@@ -46,6 +46,12 @@ def test_bad_province_arguments_are_one_line(tmp_path: Path,
     assert "FAULT one of" in capsys.readouterr().err
     assert rsu_sim([*RUN, "--inject", "wrong-fee=9/1", "--out", str(tmp_path)]) == 1
     assert "wrong_fee_lane" in capsys.readouterr().err
+    # Faults that could never strike are refused, not run as a clean province.
+    assert rsu_sim([*RUN, "--inject", "wrong-fee=2/1", "--out", str(tmp_path)]) == 1
+    assert "is an entry lane" in capsys.readouterr().err
+    assert rsu_sim([*RUN, "--inject", "forged=2", "--inject", "fault-day=2",
+                    "--out", str(tmp_path)]) == 1
+    assert "not one of the run's days" in capsys.readouterr().err
 
 
 @pytest.mark.broker
