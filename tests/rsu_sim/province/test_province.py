@@ -4,6 +4,7 @@ every day, audited clean, deterministic, and finding exactly the faults it injec
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -67,9 +68,17 @@ def test_the_same_seed_makes_the_same_province(tmp_path: Path) -> None:
 def test_injected_faults_are_found_exactly_and_nothing_else(tmp_path: Path) -> None:
     faulty = dataclasses.replace(
         BUSY, days=3, vehicles=300, uploads=Uploads(),
-        faults=Injected(double_upload_lane="2/1", wrong_fee_lane="3/4", forged_tacs=2,
+        faults=Injected(double_upload_lane="2/3", wrong_fee_lane="3/4", forged_tacs=2,
                         late_upload_days=5, fault_day=1))
     outcome = _run(faulty, tmp_path)
+    with sqlite3.connect(tmp_path / "centre.sqlite3") as db:
+        # The double-uploading lane is an exit lane: each debit it sent twice posted once.
+        doubled = db.execute(
+            "SELECT COUNT(*), SUM(r.amount), SUM((SELECT COUNT(*) FROM entries e"
+            " WHERE e.memo = r.idempotency_key)) FROM clearing_records r"
+            " JOIN clearing_findings f USING (idempotency_key)"
+            " WHERE f.kind = 'duplicate_upload' AND r.state = 'booked'").fetchone()
+    assert doubled[0] > 0 and doubled[1] > 0 and doubled[2] == doubled[0]
     kinds = {kind for kind in outcome.expected.values()}
     assert kinds == {FindingKind.DUPLICATE_UPLOAD, FindingKind.AMOUNT_MISMATCH,
                      FindingKind.TAC_INVALID, FindingKind.LATE_UPLOAD}
