@@ -21,6 +21,17 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def stream_decoders() -> None:
+    """The stream decoder's compiled scanners loaded once, before the first test starts its
+    clock: a lane or simulated RSU started in a test loads them on its event loop, and on a
+    fresh checkout (or after the scanners changed) numba compiles them first, 10 s of CPU on an
+    idle machine, past 15 s under load: inside a test's wait for its first connection."""
+    from protocols.stream import warm_up
+
+    warm_up()
+
+
 def _mosquitto() -> str:
     binary = find_mosquitto()
     if binary is None:
