@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,24 @@ def test_confined_libraries_stay_where_they_are_used(library: str) -> None:
         if library in {_top(n) for n in _imports(path)}
     }
     assert importers <= CONFINED[library], sorted(importers)
+
+
+#: protocols is the standard library and construct; numba and numpy only in the stream
+#: decoder's compiled scanners (our decision, `protocols.stream_scan`).
+PROTOCOLS_LIBRARIES = {"construct"}
+PROTOCOLS_COMPILED = {f"protocols/{name}.py"
+                      for name in ("stream_scan", "stream_v3", "stream_bcc", "stream_window")}
+
+
+def test_protocols_uses_the_standard_library_and_construct_but_in_its_scanners() -> None:
+    offenders = []
+    for path in _modules("protocols"):
+        module = str(path.relative_to(ROOT))
+        allowed = PROTOCOLS_LIBRARIES | ({"numba", "numpy"} if module in PROTOCOLS_COMPILED
+                                         else set())
+        offenders += [f"{module}: {name}" for name in sorted(_imports(path))
+                      if _top(name) not in sys.stdlib_module_names | set(PACKAGES) | allowed]
+    assert not offenders
 
 
 #: The team's reference folder beside the repository, spelt so that this file does not name it.
