@@ -108,7 +108,7 @@ def test_text_helpers_name_the_position_and_keep_good_text() -> None:
     (("--vehicles", "0"), "argument --vehicles: 0 is out of range: a whole number wants >= 1"),
     (("--seed", "-1"), "argument --seed: -1 is out of range: a whole number wants >= 0"),
     (("--speed", "nan"), "argument --speed: 'nan' must be a finite number > 0"),
-], ids=lambda value: value[0] if isinstance(value, tuple) else "")
+], ids=lambda value: " ".join(value) if isinstance(value, tuple) else "")
 def test_serve_refuses_numbers_out_of_range_at_the_parser(
         tmp_path: Path, option: tuple[str, str], message: str) -> None:
     # On main --port 99999 and -1 were OverflowError tracebacks, --seed -1 a numpy
@@ -195,14 +195,15 @@ def _damaged_journal(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _config(tmp_path: Path, journal: Path) -> Path:
+def _config(tmp_path: Path, journal: Path, policy: Path = ROOT / "examples" / "policy.toml"
+            ) -> Path:
     config = tmp_path / "lane.toml"
     config.write_text(f"""[plaza]
 network = "3701"
 station = 120
 [paths]
 journal = "{journal}"
-policy = "{ROOT / 'examples' / 'policy.toml'}"
+policy = "{policy}"
 [[lanes]]
 number = 1
 mode = "entry"
@@ -260,6 +261,21 @@ def test_run_refuses_an_empty_journal_file_as_the_journal_commands_do(tmp_path: 
     assert lane.returncode == 1 and reason in lane.stderr
     assert listing.returncode == 1 and reason in one_line(listing)
     assert journal.stat().st_size == 0
+
+
+def test_run_refuses_a_policy_cut_in_half_before_it_serves(tmp_path: Path) -> None:
+    # On main half of the example policy (still valid TOML) passed, and `run` served its lanes
+    # with the lost fields at their defaults; `policy check` says the same (test_policy_cli).
+    text = (ROOT / "examples" / "policy.toml").read_text(encoding="utf-8")
+    half = tmp_path / "policy.toml"
+    half.write_text(text[: text.index("[entry]")], encoding="utf-8")
+    journal = tmp_path / "journal.sqlite3"
+    lane = run("lane-engine", "run", "--config", str(_config(tmp_path, journal, half)))
+    assert lane.returncode == 1 and "Traceback" not in lane.stderr
+    assert (f"{half}: missing entry.stale_limit_s, entry.b_card_min_balance_fen, "
+            "exit.reread_window_s, exit.uturn_grace_s, exit.no_entry, exit.no_entry_fee_fen")\
+        in lane.stderr
+    assert not journal.exists()  # refused before the lane opened anything
 
 
 def test_a_negative_seed_is_refused_where_it_is_given(tmp_path: Path) -> None:
