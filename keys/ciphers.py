@@ -73,6 +73,11 @@ def _block_cipher(algorithm: Algorithm, material: bytes) -> BlockCipherAlgorithm
     raise CryptoInputError(f"3DES wants an 8- or 16-byte key, got {len(material)} bytes")
 
 
+#: The modes are plain values (the IV is all a CBC mode holds): made once, shared by every key.
+_ECB = modes.ECB()
+_ZERO_IV_CBC = {8: modes.CBC(bytes(8)), 16: modes.CBC(bytes(16))}
+
+
 class _KeyCiphers:
     """The cipher contexts of one key, built on first use: an ECB encryptor and a zero-IV CBC
     encryptor that every CBC encryption and MAC of the key chains through.
@@ -96,7 +101,7 @@ class _KeyCiphers:
         """ECB encryption of whole blocks."""
         context = self._ecb
         if context is None:
-            context = self._ecb = Cipher(self._block, modes.ECB()).encryptor()
+            context = self._ecb = Cipher(self._block, _ECB).encryptor()
         return context.update(data)
 
     def cbc(self, padded: bytes) -> bytes:
@@ -104,7 +109,7 @@ class _KeyCiphers:
         size = self._size
         context = self._cbc
         if context is None:
-            context = self._cbc = Cipher(self._block, modes.CBC(bytes(size))).encryptor()
+            context = self._cbc = Cipher(self._block, _ZERO_IV_CBC[size]).encryptor()
         elif self._chain:
             first = int.from_bytes(padded[:size]) ^ self._chain
             padded = first.to_bytes(size) + padded[size:]
@@ -114,7 +119,7 @@ class _KeyCiphers:
 
     def cbc_decrypt(self, data: bytes) -> bytes:
         """Zero-IV CBC decryption of whole blocks (a fresh context: decryption is rare)."""
-        decryptor = Cipher(self._block, modes.CBC(bytes(self._size))).decryptor()
+        decryptor = Cipher(self._block, _ZERO_IV_CBC[self._size]).decryptor()
         return decryptor.update(data) + decryptor.finalize()
 
 
@@ -172,7 +177,7 @@ def cbc_mac_once(algorithm: Algorithm, key: SecretKey, data: bytes) -> bytes:
     """`cbc_mac` under a key used once and dropped (a card's TAC key, checked once per debit):
     a fresh context, nothing kept, so the caches of the keys that do repeat stay small."""
     size = block_size(algorithm)
-    context = Cipher(_block_cipher(algorithm, key.reveal()), modes.CBC(bytes(size))).encryptor()
+    context = Cipher(_block_cipher(algorithm, key.reveal()), _ZERO_IV_CBC[size]).encryptor()
     return context.update(pad(data, size))[-size:]
 
 

@@ -20,6 +20,7 @@ from keys.ciphers import Algorithm, cbc_decrypt, cbc_encrypt, cbc_mac
 from keys.derivation import diversify, diversify_many
 from keys.errors import CryptoInputError, VehicleFileError
 from keys.secret import SecretKey
+from protocols.frozen import fast_init
 
 __all__ = [
     "AUTHENTICATOR_LENGTH",
@@ -33,6 +34,7 @@ AUTHENTICATOR_LENGTH = 8
 _AUTH_MASK = 0x5A5A5A5A5A5A5A5A
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SealedVehicleFile:
     """The GetSecure.response payload: encrypted vehicle file and its 8-byte authenticator."""

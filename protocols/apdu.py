@@ -79,6 +79,7 @@ from protocols.apdu_wire import (
     status_word,
 )
 from protocols.errors import ApduError
+from protocols.frozen import fast_init
 
 Command = IccCommand | LoadCommand | PsamCommand
 
@@ -142,6 +143,7 @@ def decode_command(raw: bytes) -> Command:
     return layout.decode(p1, p2, body, le)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Response:
     """A response APDU: body and status word (a `StatusWord`, or an int for an unknown one)."""

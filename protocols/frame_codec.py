@@ -64,6 +64,7 @@ from protocols.frames import (
     UnknownFrame,
     VehicleAndCard,
 )
+from protocols.frozen import fast_init
 from protocols.records import ObuStatus, TamperStatus
 
 __all__ = [
@@ -338,6 +339,7 @@ def encode_frame(frame: Frame, *, compiled: bool = True) -> bytes:
 # ---------------------------------------------------------------- B1 documented layout
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HeartbeatLayout:
     """The B1 body as `pc-rsu.md` documents it: two groups of PSAM status, then antenna status."""

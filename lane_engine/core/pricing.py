@@ -16,6 +16,7 @@ from lane_engine.core.policy import (
     refuses_entry,
 )
 from lane_engine.core.ports import FeeSchedule
+from protocols.frozen import fast_init
 from protocols.records import CardType, EntryExitRecord, EntryExitStatus, IssuerInfo, VehicleInfo
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Price:
     """The decision for one vehicle that will be sent a C6."""

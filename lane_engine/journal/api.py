@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from lane_engine.core.outcomes import Outcome, ReasonCode, TransactionRecord
+from protocols.frozen import fast_init
 
 __all__ = [
     "CloseResult",
@@ -50,6 +51,7 @@ class JournalEntry:
     duplicate_of: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CloseResult:
     """What `close` did: `record` is the journaled record (the existing one for a duplicate)."""
