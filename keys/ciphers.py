@@ -126,29 +126,32 @@ class _KeyCiphers:
 #: Cipher contexts kept by key material, per thread (a context is not for two threads at once),
 #: so that two `SecretKey`s of the same material share one key schedule: a card and the PSAM
 #: derive the same session key, the OBU and the PSAM the same vehicle-file keys. Bounded: the
-#: cache starts over when full (our decision: 4096 keys, a few MiB of OpenSSL contexts).
+#: cache starts over when full (our decision: 4096 keys of each algorithm, a few MiB of OpenSSL
+#: contexts).
 _SHARED_LIMIT = 4096
 _shared = threading.local()
-#: The thread that imported this module (the main thread) keeps its cache in a plain dict:
+#: The thread that imported this module (the main thread) keeps its caches in plain dicts:
 #: a thread-local lookup for every new key costs more than its dict lookup.
 _FIRST_THREAD = threading.get_ident()
-_first_thread_cache: dict[tuple[Algorithm, bytes], _KeyCiphers] = {}
+#: One cache per algorithm, keyed by the key bytes alone: an IntEnum in the key would be hashed
+#: by its Python-level `__hash__` on every lookup.
+_first_thread_caches: tuple[dict[bytes, _KeyCiphers], dict[bytes, _KeyCiphers]] = ({}, {})
 
 
 def _shared_ciphers(algorithm: Algorithm, material: bytes) -> _KeyCiphers:
-    cache: dict[tuple[Algorithm, bytes], _KeyCiphers] | None
+    caches: tuple[dict[bytes, _KeyCiphers], dict[bytes, _KeyCiphers]] | None
     if threading.get_ident() == _FIRST_THREAD:
-        cache = _first_thread_cache
+        caches = _first_thread_caches
     else:
-        cache = getattr(_shared, "cache", None)
-        if cache is None:
-            cache = _shared.cache = {}
-    ident = (algorithm, material)
-    found = cache.get(ident)
+        caches = getattr(_shared, "caches", None)
+        if caches is None:
+            caches = _shared.caches = ({}, {})
+    cache = caches[algorithm is Algorithm.SM4]
+    found = cache.get(material)
     if found is None:
         if len(cache) >= _SHARED_LIMIT:
             cache.clear()
-        found = cache[ident] = _KeyCiphers(algorithm, material)
+        found = cache[material] = _KeyCiphers(algorithm, material)
     return found
 
 

@@ -24,9 +24,11 @@ class SecretKey:
     __slots__ = ("_cache", "_cache_tag", "_material")
 
     def __init__(self, material: bytes) -> None:
-        if not isinstance(material, bytes | bytearray | memoryview):
-            raise TypeError("SecretKey wants bytes")
-        self._material = bytes(material)
+        if type(material) is not bytes:  # the common case first: bytes are kept as they are
+            if not isinstance(material, bytes | bytearray | memoryview):
+                raise TypeError("SecretKey wants bytes")
+            material = bytes(material)
+        self._material = material
         self._cache_tag: object = None
         self._cache: object = None
 
