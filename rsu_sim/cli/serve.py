@@ -39,6 +39,7 @@ from rsu_sim.cli.conformance import (
 from rsu_sim.conformance.report import Report
 from rsu_sim.errors import OutputError, WorldError
 from rsu_sim.harness.setup import build_blacklist
+from rsu_sim.results.lane_records import load_journal, load_records
 from rsu_sim.scenario_file import fault_argument, fault_overrides, scenario_source
 from rsu_sim.server.frame_log import ServeSummary
 from rsu_sim.server.server import DEFAULT_PORT, StartTraffic, lane_ports, serve
@@ -73,7 +74,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the world's directory: made on first use, continued after "
                              f"(default: {DEFAULT_OUT})")
     parser.add_argument("--new", action="store_true",
-                        help="replace the world in DIR (and its frame log) by a new one")
+                        help="replace the world in DIR (and its frame log) by a new one; refused "
+                             "while --journal or --records names a file holding records")
     parser.add_argument("--scenario", default=None, metavar="NAME|FILE",
                         help="a packaged scenario (mixed, clean) or a scenario TOML file "
                              f"(default: the world's own, {DEFAULT_SCENARIO} for a new world)")
@@ -136,6 +138,8 @@ def prepare_world(args: argparse.Namespace, now: float, terms: Terms | None = No
     recipe = recipe_of(args, terms)
     if recipe is not None:
         lane_ports(recipe.scenario(), args.port)  # a port past 65535 is refused before anything
+    if args.new or (recipe is not None and not world_exists(out)):
+        refuse_records_of_an_earlier_world(args)
     if args.new:
         remove_world(out)
         with contextlib.suppress(FileNotFoundError):
@@ -151,6 +155,20 @@ def prepare_world(args: argparse.Namespace, now: float, terms: Terms | None = No
         world.abandon()
         raise OutputError(f"{out}: cannot write the lane's blacklist: {exc}") from exc
     return world
+
+
+def refuse_records_of_an_earlier_world(args: argparse.Namespace) -> None:
+    """A new world has new cards and keys: lane records already in the `--journal` or
+    `--records` it is to be judged and audited with belong to another world, and every one of
+    them would be reported as the lane's fault (a purchase no card made). Refuse, before
+    anything is replaced."""
+    path: Path | None = args.journal or args.records
+    if path is None or not path.exists():
+        return
+    held = len(load_journal(path) if args.journal is not None else load_records(path))
+    if held:
+        raise OutputError(f"{path}: already holds {held} lane record(s) of an earlier world; a "
+                          "new world must be judged from a fresh one (remove it or name another)")
 
 
 def _frame_log(args: argparse.Namespace) -> Path | TextIO | None:

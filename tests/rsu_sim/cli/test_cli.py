@@ -93,3 +93,14 @@ def test_fault_rates_on_the_command_line(tmp_path: Path) -> None:
     bad = rsu_sim("run", "--vehicles", "5", "--fault", "radio_fade=7")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "probability" in bad.stderr
+
+
+def test_a_new_served_world_refuses_a_journal_of_an_earlier_world(run_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    world = tmp_path / "world"
+    done = rsu_sim("serve", "--new", "--out", str(world), "--port", "0",
+                   "--journal", str(run_dir / "journal.sqlite3"))
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert "journal.sqlite3: already holds" in line and "of an earlier world" in line
+    assert not world.exists()  # refused before anything was made
