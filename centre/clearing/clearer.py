@@ -194,6 +194,10 @@ class _Batch:
         """Check a record the key has no definite record for yet, and keep it."""
         record = arrival.record
         at = record_time(record)
+        # The lane uploaded the transaction when its first record under the key arrived: the
+        # definite record of an UNRESOLVED one comes when the card is back, often days later,
+        # and is not a late upload for that.
+        uploaded = self.now if kept is None else kept.received_at
         outcome = record.outcome
         findings: list[Finding] = []
         kind: CardKind | None = None
@@ -215,11 +219,11 @@ class _Batch:
             elif not record.card_committed:
                 # Cash due at the lane, the trip left open on the card: no TAC to verify, the
                 # lane's record is the whole evidence of the cash it took.
-                state, findings = self.judge_cash_only(record, at)
+                state, findings = self.judge_cash_only(record, at, uploaded)
                 settled_how = Settled.LANE
             else:
                 state, tac_ok, findings = self.judge_committed(arrival.idempotency_key, record,
-                                                               at)
+                                                               at, uploaded)
         row = ClearedRecord(
             arrival.idempotency_key, record.transaction_id, arrival.seq, arrival.source,
             record.lane_network, record.lane_station, record.lane_number, record.card_number,
@@ -234,11 +238,11 @@ class _Batch:
         if kind is not None:
             self.cards.add(record.card_number)
 
-    def judge_committed(self, key: str, record: TransactionRecord, at: dt.datetime
-                        ) -> tuple[ClearingState, bool, list[Finding]]:
-        """A record saying the card committed a purchase: its TAC (a recovered record without
-        one is the lane's own settlement, from the card's 0019), then the rules; (state, TAC
-        verified, findings)."""
+    def judge_committed(self, key: str, record: TransactionRecord, at: dt.datetime,
+                        uploaded: dt.datetime) -> tuple[ClearingState, bool, list[Finding]]:
+        """A record saying the card committed a purchase, uploaded at `uploaded`: its TAC (a
+        recovered record without one is the lane's own settlement, from the card's 0019), then
+        the rules; (state, TAC verified, findings)."""
         tac_ok = False
         if record.tac or not record.recovered:
             result = self.c.tac.check(record)
@@ -260,21 +264,21 @@ class _Batch:
                                         record.blacklist_version)
                 if listed is not None:
                     findings.append(listed)
-            late = late_finding(at, self.now, self.c.window)
+            late = late_finding(at, uploaded, self.c.window)
             if late is not None:
                 findings.append(late)
         held = any(not f.kind.booked for f in findings)
         return (ClearingState.HELD if held else ClearingState.BOOKED), tac_ok, findings
 
-    def judge_cash_only(self, record: TransactionRecord, at: dt.datetime
-                        ) -> tuple[ClearingState, list[Finding]]:
-        """A cash trip whose 0-fen purchase failed (flagged TRIP_NOT_CLOSED): the cash against
-        the fee table, and the upload's lateness."""
+    def judge_cash_only(self, record: TransactionRecord, at: dt.datetime,
+                        uploaded: dt.datetime) -> tuple[ClearingState, list[Finding]]:
+        """A cash trip whose 0-fen purchase failed (flagged TRIP_NOT_CLOSED), uploaded at
+        `uploaded`: the cash against the fee table, and the upload's lateness."""
         findings: list[Finding] = []
         charge = self.c.tariff.finding(record)
         if charge is not None:
             findings.append(charge)
-        late = late_finding(at, self.now, self.c.window)
+        late = late_finding(at, uploaded, self.c.window)
         if late is not None:
             findings.append(late)
         held = any(not f.kind.booked for f in findings)

@@ -236,6 +236,30 @@ def test_the_lanes_settlement_replaces_an_unresolved_record(store: Store) -> Non
     assert _findings(store) == []
 
 
+def test_a_settlement_days_after_an_unresolved_record_uploaded_in_time_is_not_late(
+        store: Store) -> None:
+    # The lane learns the answer when the card comes back, here a week later.
+    record = exit_(B1, 1, T0)
+    c = clearer(store)
+    c.clear([arrival(unresolved(record), 1)], SOON)
+    c.clear([arrival(record, 2)], T0 + dt.timedelta(days=7))
+    kept = _kept(store, record.idempotency_key)
+    assert kept.state is ClearingState.BOOKED and kept.settled_how is Settled.LANE
+    assert _findings(store) == []
+
+
+def test_an_unresolved_record_uploaded_late_is_late_when_the_lane_settles_it(
+        store: Store) -> None:
+    record = exit_(B1, 1, T0)
+    c = clearer(store)
+    c.clear([arrival(unresolved(record), 1)], T0 + dt.timedelta(days=5))
+    c.clear([arrival(record, 2)], T0 + dt.timedelta(days=6))
+    assert _findings(store) == [(record.idempotency_key, FindingKind.LATE_UPLOAD)]
+    with store.transaction() as tx:
+        [finding] = tx.clearing.findings()
+    assert "5.0 days" in finding.detail
+
+
 def test_the_cards_next_ctc_settles_an_unresolved_debit_once_its_window_closes(
         store: Store) -> None:
     doubtful = exit_(B1, 1, T0)
