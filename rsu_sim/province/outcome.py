@@ -40,8 +40,20 @@ class Outcome:
 
     @property
     def findings_as_expected(self) -> bool:
-        found = {(f.idempotency_key, f.kind) for f in self.findings}
-        return found == set(self.expected.items())
+        return not self.findings_not_injected and not self.injected_not_found
+
+    @property
+    def findings_not_injected(self) -> list[tuple[str, FindingKind]]:
+        """Findings the centre made that the run did not inject, by record key."""
+        return sorted(self._found() - set(self.expected.items()))
+
+    @property
+    def injected_not_found(self) -> list[tuple[str, FindingKind]]:
+        """Injected faults the centre did not find, by record key."""
+        return sorted(set(self.expected.items()) - self._found())
+
+    def _found(self) -> set[tuple[str, FindingKind]]:
+        return {(f.idempotency_key, f.kind) for f in self.findings}
 
 
 def card_state(number: str, vehicle_id: int, card: Card, opening: int) -> CardState:

@@ -41,6 +41,9 @@ def lines(outcome: Outcome) -> list[str]:
     for name in ("transactions", "findings"):
         for key, count in figures.get(name, {}).items():
             out.append(f"{name + ' ' + key:<{width}}  {count:,}")
+    for label, misses in (("finding not injected", outcome.findings_not_injected),
+                          ("injected, not found", outcome.injected_not_found)):
+        out += [f"{label}: {kind.value} {key}" for key, kind in misses[:20]]
     unclean = [r for r in outcome.reconciliations if not r.clean]
     for result in unclean:
         out.append(f"day {result.day.isoformat()}: {len(result.differences)} difference(s)")
@@ -67,6 +70,12 @@ def _markdown(outcome: Outcome, config: ProvinceConfig) -> str:
         rows += ["", "## Findings", "", "| kind | record | detail |", "|---|---|---|"]
         rows += [f"| {f.kind.value} | {f.idempotency_key} | {f.detail} |"
                  for f in outcome.findings[:200]]
+    if not outcome.findings_as_expected:
+        rows += ["", "## Findings not as injected", "", "| | kind | record |", "|---|---|---|"]
+        rows += [f"| found, not injected | {kind.value} | {key} |"
+                 for key, kind in outcome.findings_not_injected[:200]]
+        rows += [f"| injected, not found | {kind.value} | {key} |"
+                 for key, kind in outcome.injected_not_found[:200]]
     if not outcome.audit.clean:
         rows += ["", "## Audit problems", ""] + [f"* {p}" for p in outcome.audit.problems[:100]]
     return "\n".join(rows) + "\n"
