@@ -174,7 +174,8 @@ class UnresolvedBook:
         if pending.debited_if(last_station):
             del self._by_card[card_number]
             return amend(pending.intent, outcome=pending.committed_outcome,
-                         amount_debited=pending.amount, balance_after=balance, recovered=True,
+                         amount_debited=pending.amount,
+                         balance_after=_balance_after(pending, balance), recovered=True,
                          detail=f"settled at lane {read_at_lane}: the card holds the record "
                                 "the purchase wrote")
         if pending.not_debited_if(last_station):
@@ -184,3 +185,14 @@ class UnresolvedBook:
                          detail=f"settled at lane {read_at_lane}: the card still holds its "
                                 "earlier record")
         return None
+
+
+def _balance_after(pending: _Pending, balance_now: int) -> int:
+    """The purse just after the purchase: its balance then less the amount. The balance read
+    now is that only while nothing was loaded since (a top-up at an outlet leaves the card's
+    station record as the purchase wrote it); a purse that held less than the amount (an A
+    card's figure) follows no rule the lane knows, so it stays as read."""
+    before = pending.intent.balance_before
+    if before >= pending.amount:
+        return before - pending.amount
+    return balance_now

@@ -150,3 +150,16 @@ def test_an_intent_with_no_card_or_time_is_not_kept() -> None:
     assert not book.remember_intent(replace(intent, card_number=""))
     assert not book.remember_intent(replace(intent, transaction_time="garbled"))
     assert len(book) == 0
+
+
+def test_a_card_topped_up_since_its_unresolved_debit_settles_at_the_purchases_balance() -> None:
+    # A load at an outlet leaves the card's station record as the purchase wrote it; the
+    # settled record keeps the balance the purchase left, not the one read after the load.
+    clock, book = FakeClock(), UnresolvedBook()
+    intent, written = left_unresolved(ready_lane(clock, unresolved=book), clock)
+    lane_b = other_lane(clock, book)
+    loaded = 10_000 - DISCOUNTED + 31_600
+    settled = read_at(lane_b, clock, loaded, written)[0].record  # type: ignore[attr-defined]
+    assert settled.outcome is Outcome.DEBITED and settled.recovered
+    assert settled.balance_before == intent.balance_before == 10_000
+    assert settled.balance_after == 10_000 - DISCOUNTED
